@@ -1,0 +1,127 @@
+#include "app/cli_options.h"
+
+#include <QStringList>
+
+#include "core/errors.h"
+
+namespace quantscope::cli {
+
+void addModelOptions(QCommandLineParser& parser) {
+  parser.addOption({"input-shape", "Input shape, batch first (e.g. 1x3x224x224); needed when the model does "
+                                   "not store one.", "shape"});
+  parser.addOption({"input-dtype", "Input element type: float (default) or long (token ids).", "dtype", "float"});
+}
+
+void addDataOptions(QCommandLineParser& parser) {
+  parser.addOption({"data", "Data: digits[:test|train|all], a folder of class sub-folders, a .pt file "
+                            "({'x': X, 'y': Y}) or a .csv file.", "source"});
+  parser.addOption({"image-size", "Image folders: resize to HxW (default: the model's input).", "HxW"});
+  parser.addOption({"channels", "Image folders: 1 (grayscale) or 3 (RGB) (default: the model's input).", "n"});
+  parser.addOption({"mean", "Image folders: per-channel mean after scaling to 0..1, comma separated.", "m"});
+  parser.addOption({"std", "Image folders: per-channel std, comma separated.", "s"});
+  parser.addOption({"label-column", "CSV: label column name or 0-based index.", "column"});
+  parser.addOption({"unlabelled", "Ignore labels (fidelity metrics only)."});
+  parser.addOption({"max-samples", "Use at most this many samples.", "n"});
+}
+
+void addBenchmarkOptions(QCommandLineParser& parser) {
+  parser.addOption({"threads", "Threads for inference (default 2).", "n", "2"});
+  parser.addOption({"runs", "Timed runs (default 100).", "n", "100"});
+  parser.addOption({"warmup", "Warm-up runs before timing (default 10).", "n", "10"});
+  parser.addOption({"batch", "Batch size for the benchmark (default: the input spec's).", "n"});
+}
+
+void addTechniqueOptions(QCommandLineParser& parser) {
+  parser.addOption({"technique", "Quantization technique (see the list below).", "name", "dynamic"});
+  parser.addOption({"param", "Technique parameter key=value; repeatable.", "key=value"});
+}
+
+int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum) {
+  if (!parser.isSet(name) && parser.value(name).isEmpty()) return fallback;
+  bool ok = false;
+  const int value = parser.value(name).toInt(&ok);
+  if (!ok || value < minimum) {
+    throw Error("--" + name.toStdString() + " must be a whole number >= " + std::to_string(minimum) + ", got '" +
+                parser.value(name).toStdString() + "'.");
+  }
+  return value;
+}
+
+Model loadModel(const QCommandLineParser& parser, const QString& path) {
+  Model model = Model::load(path.toStdString());
+  if (parser.isSet("input-shape")) {
+    model.setInputSpec(InputSpec::parse(parser.value("input-shape").toStdString(), parser.value("input-dtype").toStdString()));
+  }
+  return model;
+}
+
+static std::vector<double> numberList(const QString& text, const char* option) {
+  std::vector<double> values;
+  if (text.isEmpty()) return values;
+  for (const QString& part : text.split(',')) {
+    bool ok = false;
+    values.push_back(part.toDouble(&ok));
+    if (!ok) throw Error(std::string("--") + option + " takes numbers separated by commas, got '" + text.toStdString() + "'.");
+  }
+  return values;
+}
+
+DataSource dataSource(const QCommandLineParser& parser) {
+  DataSource source;
+  source.location = parser.isSet("data") ? parser.value("data").toStdString() : "digits";
+  if (parser.isSet("image-size")) {
+    const InputSpec size = InputSpec::parse(parser.value("image-size").toStdString());
+    if (size.shape.size() != 2) throw Error("--image-size takes HxW, e.g. 32x32.");
+    source.imageHeight = size.shape[0];
+    source.imageWidth = size.shape[1];
+  }
+  source.channels = intOption(parser, "channels", 0, 1);
+  source.mean = numberList(parser.value("mean"), "mean");
+  source.std = numberList(parser.value("std"), "std");
+  source.labelColumn = parser.value("label-column").toStdString();
+  source.unlabelled = parser.isSet("unlabelled");
+  source.maxSamples = intOption(parser, "max-samples", 0, 1);
+  return source;
+}
+
+BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser) {
+  BenchmarkOptions options;
+  options.threads = intOption(parser, "threads", 2, 1);
+  options.warmupRuns = intOption(parser, "warmup", 10, 0);
+  return options;
+}
+
+ParamValues techniqueParams(const QCommandLineParser& parser) {
+  ParamValues params;
+  for (const QString& assignment : parser.values("param")) {
+    const auto [key, value] = parseParamAssignment(assignment.toStdString());
+    params[key] = value;
+  }
+  return params;
+}
+
+QString techniquesHelp() {
+  QString text = "\nTechniques (--technique NAME) and their parameters (--param key=value):\n";
+  for (const auto& t : TechniqueRegistry::instance().techniques()) {
+    text += QString("  %1%2  %3\n")
+                .arg(QString::fromStdString(t.name).leftJustified(14))
+                .arg(t.available ? "" : " [not available yet]")
+                .arg(QString::fromStdString(t.summary));
+    for (const auto& p : t.params) {
+      QString range;
+      if (p.type == ParamType::Choice) range = QString::fromStdString("{" + [&] {
+        std::string c;
+        for (const auto& choice : p.choices) c += (c.empty() ? "" : "|") + choice;
+        return c;
+      }() + "}");
+      if (p.type == ParamType::Int || p.type == ParamType::Float) range = QString("[%1..%2]").arg(p.minValue).arg(p.maxValue);
+      text += QString("      %1 %2 %3 default %4: %5\n")
+                  .arg(QString::fromStdString(p.name), QString::fromStdString(toString(p.type)), range,
+                       QString::fromStdString(p.defaultValue.empty() ? "(none)" : p.defaultValue),
+                       QString::fromStdString(p.help));
+    }
+  }
+  return text;
+}
+
+}  // namespace quantscope::cli

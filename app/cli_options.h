@@ -1,0 +1,27 @@
+#pragma once
+// Command-line options shared by quantscope-cli's subcommands: model input spec, data source, benchmark.
+#include <QCommandLineParser>
+#include <optional>
+
+#include "core/benchmark.h"
+#include "core/dataset.h"
+#include "core/model.h"
+#include "core/technique_registry.h"
+
+namespace quantscope::cli {
+
+void addModelOptions(QCommandLineParser& parser);
+void addDataOptions(QCommandLineParser& parser);
+void addBenchmarkOptions(QCommandLineParser& parser);
+void addTechniqueOptions(QCommandLineParser& parser);
+
+// Loads the model and applies --input-shape / --input-dtype.
+Model loadModel(const QCommandLineParser& parser, const QString& path);
+DataSource dataSource(const QCommandLineParser& parser);
+BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser);
+int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum);
+ParamValues techniqueParams(const QCommandLineParser& parser);
+// The techniques and their parameters, as the registry describes them, for --help.
+QString techniquesHelp();
+
+}  // namespace quantscope::cli

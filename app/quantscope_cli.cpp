@@ -1,0 +1,303 @@
+// quantscope-cli: inspect, quantize, evaluate, benchmark and compare TorchScript models from a terminal.
+#include <QCoreApplication>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+#include "app/cli_options.h"
+#include "core/errors.h"
+#include "core/report_text.h"
+#include "core/run_result_json.h"
+#include "core/runtime_info.h"
+#include "core/workflow.h"
+
+using namespace quantscope;
+
+namespace {
+
+const char* const kUsage =
+    "Usage: quantscope-cli <command> [options]\n\n"
+    "Commands:\n"
+    "  demo        Dynamic-quantize the built-in digits model; print fp32 vs int8 size, accuracy, latency\n"
+    "  inspect     Show a model's size, layers, input spec and which techniques can quantize each layer\n"
+    "  quantize    Quantize a model with a technique and write the result (-o); optionally evaluate it\n"
+    "  evaluate    Accuracy of a model on data (and fidelity against --reference)\n"
+    "  bench       Latency of a model: warm-up, fixed threads, percentiles\n"
+    "  compare     Sizes of two models (and accuracy/fidelity/latency with --data)\n\n"
+    "Every command takes --help, and --json for machine-readable output.\n";
+
+void printJson(const QJsonObject& object) {
+  std::cout << QJsonDocument(object).toJson(QJsonDocument::Indented).toStdString();
+}
+
+// Progress goes to stderr so that stdout stays clean for --json.
+Progress stderrProgress() {
+  Progress progress;
+  const bool terminal = isatty(STDERR_FILENO);
+  auto lastStage = std::make_shared<std::string>();
+  progress.onUpdate = [terminal, lastStage](const std::string& stage, double fraction) {
+    if (terminal) {
+      std::fprintf(stderr, "\r[%3d%%] %-60.60s", static_cast<int>(fraction * 100), stage.c_str());
+      if (fraction >= 1.0) std::fprintf(stderr, "\n");
+    } else if (stage != *lastStage) {
+      std::fprintf(stderr, "[%3d%%] %s\n", static_cast<int>(fraction * 100), stage.c_str());
+    }
+    *lastStage = stage;
+  };
+  return progress;
+}
+
+void parseOrExit(QCommandLineParser& parser, const QStringList& args, const QString& description,
+                 const QString& extraHelp = {}) {
+  parser.setApplicationDescription(description);
+  parser.addOption({"json", "Print JSON on stdout instead of text."});
+  const QCommandLineOption help({"h", "help"}, "Show this help.");
+  parser.addOption(help);
+  if (!parser.parse(args)) throw Error(parser.errorText().toStdString(), "See --help.");
+  if (parser.isSet(help)) {
+    std::cout << parser.helpText().toStdString() << extraHelp.toStdString();
+    std::exit(0);
+  }
+}
+
+QString requiredPositional(const QCommandLineParser& parser, int index, const char* what) {
+  if (parser.positionalArguments().size() <= index) throw Error(std::string("Missing ") + what + ".", "See --help.");
+  return parser.positionalArguments().at(index);
+}
+
+RunOptions runOptions(const QCommandLineParser& parser) {
+  RunOptions options;
+  options.benchmark = cli::benchmarkOptions(parser);
+  options.benchmarkRuns = cli::intOption(parser, "runs", 100, 1);
+  options.benchmarkBatch = cli::intOption(parser, "batch", 0, 1);
+  return options;
+}
+
+void printRun(const QCommandLineParser& parser, const RunResult& result) {
+  if (parser.isSet("json")) printJson(toJson(result));
+  else std::cout << formatRunResult(result);
+}
+
+int commandDemo(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addBenchmarkOptions(parser);
+  parseOrExit(parser, args, "Dynamic-quantizes the built-in digits CNN (UCI digits, 360 test images) and prints "
+                            "fp32 vs int8 size, accuracy, fidelity and latency.");
+  const Model model = Model::load(builtinDigitsModelPath());
+  const Dataset test = Dataset::load(DataSource{"digits:test"}, model.inputSpec());
+  const RunResult result = quantize_and_evaluate(model, test, "dynamic", {}, runOptions(parser), stderrProgress());
+  if (!parser.isSet("json")) std::cout << "QuantScope demo: " << model.displayName() << " on the built-in digits test split\n\n";
+  printRun(parser, result);
+  return 0;
+}
+
+int commandInspect(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args, "Shows a model's size, parameter count, per-layer table and input spec.");
+  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  if (model.inputSpec()) model.checkInput(*model.inputSpec());
+  const ModelInfo info = model.inspect();
+  if (!parser.isSet("json")) {
+    std::cout << formatModelInfo(info);
+    return 0;
+  }
+  QJsonArray layers;
+  for (const auto& l : info.layers) {
+    QJsonArray shapes, by;
+    for (const auto& s : l.parameterShapes) shapes.append(QString::fromStdString(s));
+    for (const auto& t : l.quantizableBy) by.append(QString::fromStdString(t));
+    layers.append(QJsonObject{{"name", QString::fromStdString(l.name)}, {"type", QString::fromStdString(l.type)},
+                              {"parameter_count", static_cast<qint64>(l.parameterCount)},
+                              {"dtype", QString::fromStdString(l.dtype)}, {"parameter_shapes", shapes},
+                              {"quantizable_by", by}});
+  }
+  printJson({{"path", QString::fromStdString(info.path)},
+             {"file_bytes", static_cast<qint64>(info.fileBytes)},
+             {"parameter_count", static_cast<qint64>(info.parameterCount)},
+             {"parameter_bytes", static_cast<qint64>(info.parameterBytes)},
+             {"quantized", info.quantized},
+             {"input_spec", info.inputSpec ? QJsonDocument::fromJson(QByteArray::fromStdString(info.inputSpec->toJson())).object()
+                                           : QJsonObject()},
+             {"layers", layers}});
+  return 0;
+}
+
+int commandQuantize(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addTechniqueOptions(parser);
+  cli::addDataOptions(parser);
+  cli::addBenchmarkOptions(parser);
+  parser.addOption({{"o", "output"}, "Where to write the quantized TorchScript model (never the input file).", "file"});
+  parser.addOption({"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args, "Quantizes a model and writes the result atomically.", cli::techniquesHelp());
+  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  if (!parser.isSet("output")) throw Error("Missing -o/--output: where to write the quantized model.");
+  const std::string technique = parser.value("technique").toStdString();
+  const ParamValues params = cli::techniqueParams(parser);
+  TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
+  std::optional<Model> quantized;
+  if (parser.isSet("evaluate") || parser.isSet("data")) {
+    const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+    const RunResult result = quantize_and_evaluate(model, data, technique, params, runOptions(parser), stderrProgress(), &quantized);
+    quantized->save(parser.value("output").toStdString());
+    printRun(parser, result);
+  } else {
+    configureRuntime(cli::benchmarkOptions(parser).threads);
+    if (model.inputSpec()) model.checkInput(*model.inputSpec());
+    const QuantizationOutcome outcome = prepare_model_for_quantization(model, technique, params, nullptr, stderrProgress());
+    outcome.model.save(parser.value("output").toStdString());
+    RunResult summary;  // sizes and layers only: nothing was evaluated
+    summary.technique = outcome.technique;
+    summary.params = outcome.params;
+    summary.recipe = outcome.recipe;
+    summary.engine = outcome.engine;
+    summary.layers = outcome.layers;
+    summary.notes = outcome.notes;
+    summary.sizes = compare_model_sizes(model, outcome.model);
+    if (parser.isSet("json")) {
+      QJsonObject json = toJson(summary);
+      for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency", "quantized_latency", "dataset", "dataset_size"}) json.remove(key);
+      printJson(json);
+    } else {
+      std::cout << "Wrote " << parser.value("output").toStdString() << " (" << outcome.technique << ", "
+                << outcome.recipe << " recipe on " << outcome.engine << " kernels)\n"
+                << "Archive " << formatBytes(summary.sizes.original.serializedBytes) << " -> "
+                << formatBytes(summary.sizes.quantized.serializedBytes) << " ("
+                << summary.sizes.serializedRatio << "x smaller)\n\n"
+                << formatLayerReport(outcome.layers);
+      for (const auto& note : outcome.notes) std::cout << "Note: " << note << "\n";
+    }
+  }
+  return 0;
+}
+
+int commandEvaluate(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addDataOptions(parser);
+  parser.addOption({"reference", "A model to compare outputs against (fidelity: agreement, SQNR, ...).", "model"});
+  parser.addOption({"batch-size", "Evaluation batch size (default 64).", "n", "64"});
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args, "Evaluates a model on data: top-1/top-5 accuracy, and fidelity against --reference.");
+  configureRuntime(2);
+  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+  data.checkFits(model);
+  const int batch = cli::intOption(parser, "batch-size", 64, 1);
+  const Matrix outputs = runModel(model, data, batch, stderrProgress());
+  AccuracyMetrics accuracy;
+  if (data.info().labelled) accuracy = computeAccuracy(outputs, data.labels());
+  QJsonObject json{{"model", QString::fromStdString(model.sourcePath())},
+                   {"dataset", QString::fromStdString(data.info().name)},
+                   {"samples", static_cast<qint64>(data.info().size)},
+                   {"accuracy", toJson(accuracy)}};
+  std::string text = "Model " + model.displayName() + " on " + data.info().name + " (" + std::to_string(data.info().size) + " samples)\n";
+  text += accuracy.available ? "Top-1 " + formatPercent(accuracy.top1) + (accuracy.hasTop5 ? ", top-5 " + formatPercent(accuracy.top5) : "") + "\n"
+                             : "Unlabelled data: no accuracy.\n";
+  if (parser.isSet("reference")) {
+    const Model reference = cli::loadModel(parser, parser.value("reference"));
+    const FidelityMetrics f = computeFidelity(runModel(reference, data, batch), outputs);
+    json["fidelity"] = toJson(f);
+    text += "Fidelity vs " + reference.displayName() + ": top-1 agreement " + formatPercent(f.top1Agreement) + ", SQNR " +
+            formatSqnr(f.sqnrDb) + ", cosine " + std::to_string(f.cosineSimilarity) + "\n";
+  }
+  if (parser.isSet("json")) printJson(json);
+  else std::cout << text;
+  return 0;
+}
+
+int commandBench(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addBenchmarkOptions(parser);
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args, "Measures inference latency: warm-up runs, fixed threads, inference mode, percentiles.");
+  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  const InputSpec spec = model.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
+  const LatencyStats stats = benchmark_inference_speed(model, spec, cli::intOption(parser, "runs", 100, 1),
+                                                       cli::benchmarkOptions(parser), stderrProgress());
+  const RuntimeInfo runtime = currentRuntimeInfo();
+  if (parser.isSet("json")) {
+    printJson({{"model", QString::fromStdString(model.sourcePath())}, {"latency", toJson(stats)}, {"runtime", toJson(runtime)}});
+  } else {
+    std::cout << model.displayName() << ": " << formatLatency(stats) << "\n" << describe(runtime) << "\n";
+    for (const auto& w : runtime.warnings) std::cout << "Warning: " << w << "\n";
+  }
+  return 0;
+}
+
+int commandCompare(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addDataOptions(parser);
+  cli::addBenchmarkOptions(parser);
+  parser.addPositionalArgument("original", "The original model.");
+  parser.addPositionalArgument("quantized", "The quantized model.");
+  parseOrExit(parser, args, "Compares two models: serialized and parameter sizes; with --data also accuracy, "
+                            "fidelity and latency.");
+  const Model original = cli::loadModel(parser, requiredPositional(parser, 0, "original model"));
+  const Model quantized = cli::loadModel(parser, requiredPositional(parser, 1, "quantized model"));
+  RunResult result;
+  result.technique = "compare";
+  result.modelPath = original.sourcePath();
+  result.sizes = compare_model_sizes(original, quantized);
+  result.runtime = configureRuntime(cli::benchmarkOptions(parser).threads);
+  if (parser.isSet("data")) {
+    const Dataset data = Dataset::load(cli::dataSource(parser), original.inputSpec());
+    data.checkFits(original);
+    const Matrix a = runModel(original, data), b = runModel(quantized, data);
+    if (data.info().labelled) {
+      result.originalAccuracy = computeAccuracy(a, data.labels());
+      result.quantizedAccuracy = computeAccuracy(b, data.labels());
+    }
+    result.fidelity = computeFidelity(a, b);
+    result.datasetName = data.info().name;
+    result.datasetSize = data.info().size;
+    const InputSpec spec = original.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
+    const int runs = cli::intOption(parser, "runs", 100, 1);
+    result.originalLatency = benchmark_inference_speed(original, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
+    result.quantizedLatency = benchmark_inference_speed(quantized, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
+  }
+  printRun(parser, result);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  reexecWithTunedEnvironment(argc, argv);
+  QCoreApplication app(argc, argv);
+  QCoreApplication::setApplicationName("quantscope-cli");
+  QStringList args = QCoreApplication::arguments();
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+    std::cout << kUsage;
+    return args.size() < 2 ? 1 : 0;
+  }
+  const QString command = args.takeAt(1);
+  try {
+    if (command == "demo") return commandDemo(args);
+    if (command == "inspect") return commandInspect(args);
+    if (command == "quantize") return commandQuantize(args);
+    if (command == "evaluate") return commandEvaluate(args);
+    if (command == "bench") return commandBench(args);
+    if (command == "compare") return commandCompare(args);
+    std::cerr << "error: unknown command '" << command.toStdString() << "'\n\n" << kUsage;
+    return 2;
+  } catch (const CancelledError& e) {
+    std::cerr << "\ncancelled: " << e.what() << "\n";
+    return 130;
+  } catch (const Error& e) {
+    std::cerr << "\nerror: " << e.fullMessage() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "\nerror (unexpected, please report): " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,20 @@
+#pragma once
+// A qconfig name is a numerics recipe, as in torch.ao.quantization.get_default_qconfig: which observers,
+// per-channel or per-tensor weights, reduced activation range. Which kernels run it is a separate choice
+// (the engine): Debian's LibTorch has onednn and qnnpack, never fbgemm.
+#include <string>
+#include <vector>
+
+namespace quantscope {
+
+struct QConfigRecipe {
+  std::string name;
+  bool perChannelWeights = false;
+  bool reduceRangeActivations = false;  // 7-bit activations, as fbgemm's kernels need against overflow
+};
+
+const std::vector<std::string>& qconfigRecipeNames();
+// Throws Error naming the known recipes.
+const QConfigRecipe& qconfigRecipe(const std::string& name);
+
+}  // namespace quantscope

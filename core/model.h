@@ -1,0 +1,64 @@
+#pragma once
+// A TorchScript model as QuantScope handles it. The class is a cheap, shared handle; its LibTorch
+// internals stay in core's implementation files so that no front end sees a torch header.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/input_spec.h"
+
+namespace quantscope {
+
+struct LayerInfo {
+  std::string name;  // qualified name, e.g. "layer1.0.conv1"
+  std::string type;  // module type, e.g. "Conv2d", "Linear", "LSTM"
+  std::vector<std::string> parameterShapes;  // "weight 16x1x3x3", "bias 16"
+  int64_t parameterCount = 0;
+  std::string dtype;                        // "float32", "qint8 (packed)", ...
+  std::vector<std::string> quantizableBy;  // technique names that can quantize this layer
+};
+
+struct ModelInfo {
+  std::string path;
+  int64_t fileBytes = 0;
+  int64_t parameterCount = 0;
+  int64_t parameterBytes = 0;
+  bool quantized = false;
+  std::string quantizedEngine;  // engine the model's packed weights need, when quantized
+  std::optional<InputSpec> inputSpec;
+  std::vector<LayerInfo> layers;
+};
+
+class Model {
+ public:
+  struct Impl;
+
+  // Loads a TorchScript archive (torch.jit.save of a scripted or traced module). Throws Error with a
+  // message that names the problem: missing file, truncated archive, a torch.save pickle, ONNX, ...
+  static Model load(const std::string& path);
+  explicit Model(std::shared_ptr<Impl> impl);
+
+  const std::string& sourcePath() const;
+  std::string displayName() const;
+  std::optional<InputSpec> inputSpec() const;
+  void setInputSpec(const InputSpec& spec);
+  // The input spec or, when the model carries none, an Error asking the user for one.
+  InputSpec requireInputSpec() const;
+
+  ModelInfo inspect() const;
+  // The archive exactly as save() writes it; its size is what the file weighs.
+  std::string serialize() const;
+  // Writes atomically (temporary file, then rename) and refuses to overwrite the file it was loaded from.
+  void save(const std::string& path) const;
+  // Runs one forward pass on zeros of `spec`; throws Error naming expected and given shapes if it fails.
+  void checkInput(const InputSpec& spec) const;
+
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace quantscope

@@ -1,0 +1,34 @@
+#pragma once
+// What a quantization technique returns: the new model and an account of what was done to it.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/progress.h"
+
+namespace quantscope {
+
+using ParamValues = std::map<std::string, std::string>;
+
+struct LayerQuantization {
+  std::string layer;   // qualified module name, or the graph op when the layer has no module
+  std::string opKind;  // "Linear", "Conv2d", "LSTM", ...
+  bool quantized = false;
+  std::string scheme;  // "qint8 per-tensor symmetric, scale 0.0123" or the reason it stayed float
+  double weightSqnrDb = 0;  // SQNR of the dequantized weight against the float weight
+  bool hasWeightSqnr = false;
+};
+
+struct QuantizationOutcome {
+  Model model;
+  std::string technique;
+  ParamValues params;
+  std::string recipe;  // the qconfig recipe that picked the numerics: "fbgemm", "qnnpack", ...
+  std::string engine;  // the quantized engine whose kernels run it: "onednn", "qnnpack"
+  std::vector<LayerQuantization> layers;
+  std::vector<std::string> notes;  // anything the user should know about this run
+  bool simulated = false;          // true for fake-quantized (sub-8-bit) results
+};
+
+}  // namespace quantscope

@@ -1,0 +1,31 @@
+#pragma once
+// The documented module API, names and defaults included. Each function throws Error on bad input and
+// NotAvailableError for techniques that are not built yet, never a fake result.
+#include <string>
+
+#include "core/quantization_outcome.h"
+
+namespace quantscope {
+
+class Dataset;
+
+class QuantizationTechniques {
+ public:
+  static QuantizationOutcome dynamic_quantization(const Model& model, const std::string& dtype = "qint8");
+  static QuantizationOutcome static_quantization(const Model& model, const std::string& qconfig = "fbgemm");
+  static QuantizationOutcome quantization_aware_training(const Model& model,
+                                                         const std::string& qconfig = "fbgemm");
+  static QuantizationOutcome fx_graph_mode_quantization(const Model& model, const std::string& example_inputs,
+                                                        const std::string& qconfig = "fbgemm");
+};
+
+class AdvancedQuantizationTechniques {
+ public:
+  static QuantizationOutcome mixed_precision_quantization(const Model& model, int bits_weights = 8,
+                                                          int bits_activations = 8);
+  static QuantizationOutcome pruning_aware_quantization(const Model& model, double pruning_rate = 0.5);
+  static QuantizationOutcome knowledge_distillation_quantization(const Model& teacher, const Model& student,
+                                                                 double temperature = 2.0);
+};
+
+}  // namespace quantscope

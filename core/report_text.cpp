@@ -1,0 +1,125 @@
+#include "core/report_text.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "core/technique_registry.h"
+
+namespace quantscope {
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), pattern, value);
+  return text;
+}
+
+std::string padRight(const std::string& text, size_t width) {
+  return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+}
+
+std::string joined(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+}  // namespace
+
+std::string formatBytes(int64_t bytes) {
+  if (bytes >= 1024 * 1024) return format("%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  if (bytes >= 1024) return format("%.1f KiB", static_cast<double>(bytes) / 1024.0);
+  return std::to_string(bytes) + " B";
+}
+
+std::string formatPercent(double fraction) { return format("%.2f %%", fraction * 100.0); }
+
+std::string formatSqnr(double db) {
+  if (std::isinf(db)) return db > 0 ? "inf (identical)" : "-inf";
+  return format("%.1f dB", db);
+}
+
+std::string formatModelInfo(const ModelInfo& info) {
+  std::ostringstream out;
+  out << "Model        " << info.path << "\n";
+  out << "Archive size " << formatBytes(info.fileBytes) << " (as serialized)\n";
+  out << "Parameters   " << info.parameterCount << " (" << formatBytes(info.parameterBytes) << ")\n";
+  out << "Quantized    " << (info.quantized ? "yes, packed for " + (info.quantizedEngine.empty() ? std::string("the active engine") : info.quantizedEngine) : std::string("no")) << "\n";
+  out << "Input spec   " << (info.inputSpec ? info.inputSpec->toString() : std::string("not stored in the model (give --input-shape)")) << "\n\n";
+  out << padRight("LAYER", 22) << padRight("TYPE", 18) << padRight("PARAMS", 10) << padRight("DTYPE", 10)
+      << padRight("SHAPES", 34) << "QUANTIZABLE BY\n";
+  const auto& registry = TechniqueRegistry::instance();
+  for (const auto& layer : info.layers) {
+    std::vector<std::string> by;
+    for (const auto& name : layer.quantizableBy) by.push_back(registry.find(name).available ? name : name + "*");
+    out << padRight(layer.name, 22) << padRight(layer.type, 18) << padRight(std::to_string(layer.parameterCount), 10)
+        << padRight(layer.dtype, 10) << padRight(joined(layer.parameterShapes, ", "), 34)
+        << (by.empty() ? "-" : joined(by, " ")) << "\n";
+  }
+  out << "(* = technique not available yet in this version)\n";
+  return out.str();
+}
+
+std::string formatLatency(const LatencyStats& s) {
+  if (!s.available) return "not measured";
+  return format("median %.3f ms", s.medianMs) + format(", mean %.3f", s.meanMs) + format(", p90 %.3f", s.p90Ms) +
+         format(", p99 %.3f", s.p99Ms) + format(", min %.3f", s.minMs) + format(", max %.3f", s.maxMs) +
+         format(", sd %.3f", s.stddevMs) + format(" | %.0f samples/s", s.throughputSamplesPerSecond) + " (" +
+         std::to_string(s.runs) + " runs after " + std::to_string(s.warmupRuns) + " warm-up, " +
+         std::to_string(s.threads) + " threads, input " + InputSpec::shapeToString(s.inputShape) + ")";
+}
+
+std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
+  std::ostringstream out;
+  out << padRight("LAYER", 22) << padRight("TYPE", 14) << padRight("INT8", 6) << padRight("WEIGHT SQNR", 13)
+      << "SCHEME / REASON\n";
+  for (const auto& l : layers) {
+    out << padRight(l.layer, 22) << padRight(l.opKind, 14) << padRight(l.quantized ? "yes" : "no", 6)
+        << padRight(l.hasWeightSqnr ? formatSqnr(l.weightSqnrDb) : "-", 13) << l.scheme << "\n";
+  }
+  return out.str();
+}
+
+std::string formatRunResult(const RunResult& r) {
+  std::ostringstream out;
+  std::vector<std::string> params;
+  for (const auto& [k, v] : r.params) params.push_back(k + "=" + v);
+  out << "Technique    " << r.technique << " (" << joined(params, ", ") << ")\n";
+  out << "Ran          " << r.recipe << " recipe on " << r.engine << " kernels; quantizing took "
+      << format("%.2f s", r.quantizeSeconds) << "\n";
+  out << "Data         " << r.datasetName << " (" << r.datasetSize << " samples)\n\n";
+  out << padRight("", 22) << padRight("fp32 (original)", 22) << padRight("quantized", 22) << "ratio\n";
+  out << padRight("Archive size", 22) << padRight(formatBytes(r.sizes.original.serializedBytes), 22)
+      << padRight(formatBytes(r.sizes.quantized.serializedBytes), 22) << format("%.2fx smaller", r.sizes.serializedRatio) << "\n";
+  out << padRight("Parameter bytes", 22) << padRight(formatBytes(r.sizes.original.parameterBytes), 22)
+      << padRight(formatBytes(r.sizes.quantized.parameterBytes), 22) << format("%.2fx smaller", r.sizes.parameterRatio) << "\n";
+  if (r.originalAccuracy.available) {
+    out << padRight("Top-1 accuracy", 22) << padRight(formatPercent(r.originalAccuracy.top1), 22)
+        << padRight(formatPercent(r.quantizedAccuracy.top1), 22)
+        << format("%+.2f pt", (r.quantizedAccuracy.top1 - r.originalAccuracy.top1) * 100.0) << "\n";
+    if (r.originalAccuracy.hasTop5) {
+      out << padRight("Top-5 accuracy", 22) << padRight(formatPercent(r.originalAccuracy.top5), 22)
+          << padRight(formatPercent(r.quantizedAccuracy.top5), 22)
+          << format("%+.2f pt", (r.quantizedAccuracy.top5 - r.originalAccuracy.top5) * 100.0) << "\n";
+    }
+  }
+  if (r.originalLatency.available) {
+    const double speedup = r.quantizedLatency.medianMs > 0 ? r.originalLatency.medianMs / r.quantizedLatency.medianMs : 0;
+    out << padRight("Latency median", 22) << padRight(format("%.3f ms", r.originalLatency.medianMs), 22)
+        << padRight(format("%.3f ms", r.quantizedLatency.medianMs), 22) << format("%.2fx faster", speedup) << "\n";
+    out << padRight("Latency p90", 22) << padRight(format("%.3f ms", r.originalLatency.p90Ms), 22)
+        << padRight(format("%.3f ms", r.quantizedLatency.p90Ms), 22) << "\n";
+  }
+  out << "\nFidelity vs fp32: top-1 agreement " << formatPercent(r.fidelity.top1Agreement) << ", SQNR "
+      << formatSqnr(r.fidelity.sqnrDb) << ", max |error| " << format("%.4g", r.fidelity.maxAbsError)
+      << ", cosine " << format("%.6f", r.fidelity.cosineSimilarity) << "\n";
+  out << "Latency fp32:      " << formatLatency(r.originalLatency) << "\n";
+  out << "Latency quantized: " << formatLatency(r.quantizedLatency) << "\n\n";
+  out << formatLayerReport(r.layers);
+  for (const auto& note : r.notes) out << "Note: " << note << "\n";
+  if (r.simulated) out << "Note: results are SIMULATED (fake-quantized), not run on int kernels.\n";
+  return out.str();
+}
+
+}  // namespace quantscope

@@ -1,0 +1,183 @@
+#include "core/run_result_json.h"
+
+#include <QJsonArray>
+#include <cmath>
+
+namespace quantscope {
+namespace {
+
+// JSON has no infinity; an SQNR of +inf (identical outputs) is written as null.
+QJsonValue finiteOrNull(double value) { return std::isfinite(value) ? QJsonValue(value) : QJsonValue(); }
+double numberOr(const QJsonValue& value, double fallback) { return value.isDouble() ? value.toDouble() : fallback; }
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+std::string ss(const QJsonValue& v) { return v.toString().toStdString(); }
+
+QJsonArray toArray(const std::vector<std::string>& items) {
+  QJsonArray array;
+  for (const auto& item : items) array.append(qs(item));
+  return array;
+}
+
+ModelSize modelSizeFromJson(const QJsonObject& o) {
+  ModelSize size;
+  size.serializedBytes = o.value("serialized_bytes").toInteger();
+  size.parameterBytes = o.value("parameter_bytes").toInteger();
+  const QJsonObject byDtype = o.value("parameter_bytes_by_dtype").toObject();
+  for (auto it = byDtype.begin(); it != byDtype.end(); ++it) size.parameterBytesByDtype[it.key().toStdString()] = it.value().toInteger();
+  return size;
+}
+
+QJsonObject toJson(const ModelSize& size) {
+  QJsonObject byDtype;
+  for (const auto& [dtype, bytes] : size.parameterBytesByDtype) byDtype[qs(dtype)] = static_cast<qint64>(bytes);
+  return {{"serialized_bytes", static_cast<qint64>(size.serializedBytes)},
+          {"parameter_bytes", static_cast<qint64>(size.parameterBytes)},
+          {"parameter_bytes_by_dtype", byDtype}};
+}
+
+LatencyStats latencyFromJson(const QJsonObject& o) {
+  LatencyStats s;
+  s.available = o.value("available").toBool();
+  s.runs = o.value("runs").toInt();
+  s.warmupRuns = o.value("warmup_runs").toInt();
+  s.threads = o.value("threads").toInt();
+  for (const auto& d : o.value("input_shape").toArray()) s.inputShape.push_back(d.toInteger());
+  s.meanMs = o.value("mean_ms").toDouble();
+  s.medianMs = o.value("median_ms").toDouble();
+  s.p10Ms = o.value("p10_ms").toDouble();
+  s.p90Ms = o.value("p90_ms").toDouble();
+  s.p99Ms = o.value("p99_ms").toDouble();
+  s.minMs = o.value("min_ms").toDouble();
+  s.maxMs = o.value("max_ms").toDouble();
+  s.stddevMs = o.value("stddev_ms").toDouble();
+  s.throughputSamplesPerSecond = o.value("throughput_samples_per_s").toDouble();
+  return s;
+}
+
+AccuracyMetrics accuracyFromJson(const QJsonObject& o) {
+  AccuracyMetrics a;
+  a.available = o.value("available").toBool();
+  a.samples = o.value("samples").toInteger();
+  a.top1 = o.value("top1").toDouble();
+  a.hasTop5 = o.contains("top5");
+  a.top5 = o.value("top5").toDouble();
+  return a;
+}
+
+}  // namespace
+
+QJsonObject toJson(const LatencyStats& s) {
+  QJsonArray shape;
+  for (int64_t d : s.inputShape) shape.append(static_cast<qint64>(d));
+  return {{"available", s.available}, {"runs", s.runs},         {"warmup_runs", s.warmupRuns},
+          {"threads", s.threads},     {"input_shape", shape},   {"mean_ms", s.meanMs},
+          {"median_ms", s.medianMs},  {"p10_ms", s.p10Ms},      {"p90_ms", s.p90Ms},
+          {"p99_ms", s.p99Ms},        {"min_ms", s.minMs},      {"max_ms", s.maxMs},
+          {"stddev_ms", s.stddevMs},  {"throughput_samples_per_s", s.throughputSamplesPerSecond}};
+}
+
+QJsonObject toJson(const SizeComparison& sizes) {
+  return {{"original", toJson(sizes.original)},
+          {"quantized", toJson(sizes.quantized)},
+          {"serialized_ratio", sizes.serializedRatio},
+          {"parameter_ratio", sizes.parameterRatio}};
+}
+
+QJsonObject toJson(const AccuracyMetrics& a) {
+  QJsonObject o{{"available", a.available}, {"samples", static_cast<qint64>(a.samples)}, {"top1", a.top1}};
+  if (a.hasTop5) o["top5"] = a.top5;
+  return o;
+}
+
+QJsonObject toJson(const FidelityMetrics& f) {
+  return {{"available", f.available},        {"samples", static_cast<qint64>(f.samples)},
+          {"top1_agreement", f.top1Agreement}, {"sqnr_db", finiteOrNull(f.sqnrDb)},
+          {"max_abs_error", f.maxAbsError},  {"cosine_similarity", f.cosineSimilarity}};
+}
+
+QJsonObject toJson(const RuntimeInfo& r) {
+  return {{"quantized_engine", qs(r.quantizedEngine)}, {"available_engines", toArray(r.availableEngines)},
+          {"threads", r.threads},                      {"blas_library", qs(r.blasLibrary)},
+          {"blas_is_openblas", r.blasIsOpenBlas},      {"blas_is_reference", r.blasIsReference},
+          {"omp_wait_policy", qs(r.ompWaitPolicy)},    {"warnings", toArray(r.warnings)}};
+}
+
+QJsonObject toJson(const RunResult& r) {
+  QJsonObject params;
+  for (const auto& [key, value] : r.params) params[qs(key)] = qs(value);
+  QJsonArray layers;
+  for (const auto& l : r.layers) {
+    QJsonObject layer{{"layer", qs(l.layer)}, {"op", qs(l.opKind)}, {"quantized", l.quantized}, {"scheme", qs(l.scheme)}};
+    if (l.hasWeightSqnr) layer["weight_sqnr_db"] = finiteOrNull(l.weightSqnrDb);
+    layers.append(layer);
+  }
+  return {{"technique", qs(r.technique)},
+          {"params", params},
+          {"recipe", qs(r.recipe)},
+          {"engine", qs(r.engine)},
+          {"model_path", qs(r.modelPath)},
+          {"dataset", qs(r.datasetName)},
+          {"dataset_size", static_cast<qint64>(r.datasetSize)},
+          {"sizes", toJson(r.sizes)},
+          {"original_accuracy", toJson(r.originalAccuracy)},
+          {"quantized_accuracy", toJson(r.quantizedAccuracy)},
+          {"fidelity", toJson(r.fidelity)},
+          {"original_latency", toJson(r.originalLatency)},
+          {"quantized_latency", toJson(r.quantizedLatency)},
+          {"layers", layers},
+          {"notes", toArray(r.notes)},
+          {"simulated", r.simulated},
+          {"quantize_seconds", r.quantizeSeconds},
+          {"finished_at", qs(r.finishedAt)},
+          {"runtime", toJson(r.runtime)}};
+}
+
+RunResult runResultFromJson(const QJsonObject& o) {
+  RunResult r;
+  r.technique = ss(o.value("technique"));
+  const QJsonObject params = o.value("params").toObject();
+  for (auto it = params.begin(); it != params.end(); ++it) r.params[it.key().toStdString()] = ss(it.value());
+  r.recipe = ss(o.value("recipe"));
+  r.engine = ss(o.value("engine"));
+  r.modelPath = ss(o.value("model_path"));
+  r.datasetName = ss(o.value("dataset"));
+  r.datasetSize = o.value("dataset_size").toInteger();
+  const QJsonObject sizes = o.value("sizes").toObject();
+  r.sizes.original = modelSizeFromJson(sizes.value("original").toObject());
+  r.sizes.quantized = modelSizeFromJson(sizes.value("quantized").toObject());
+  r.sizes.serializedRatio = sizes.value("serialized_ratio").toDouble();
+  r.sizes.parameterRatio = sizes.value("parameter_ratio").toDouble();
+  r.originalAccuracy = accuracyFromJson(o.value("original_accuracy").toObject());
+  r.quantizedAccuracy = accuracyFromJson(o.value("quantized_accuracy").toObject());
+  const QJsonObject f = o.value("fidelity").toObject();
+  r.fidelity.available = f.value("available").toBool();
+  r.fidelity.samples = f.value("samples").toInteger();
+  r.fidelity.top1Agreement = f.value("top1_agreement").toDouble();
+  r.fidelity.sqnrDb = numberOr(f.value("sqnr_db"), INFINITY);
+  r.fidelity.maxAbsError = f.value("max_abs_error").toDouble();
+  r.fidelity.cosineSimilarity = f.value("cosine_similarity").toDouble();
+  r.originalLatency = latencyFromJson(o.value("original_latency").toObject());
+  r.quantizedLatency = latencyFromJson(o.value("quantized_latency").toObject());
+  for (const auto& v : o.value("layers").toArray()) {
+    const QJsonObject l = v.toObject();
+    LayerQuantization layer{ss(l.value("layer")), ss(l.value("op")), l.value("quantized").toBool(), ss(l.value("scheme")),
+                            numberOr(l.value("weight_sqnr_db"), INFINITY), l.contains("weight_sqnr_db")};
+    r.layers.push_back(layer);
+  }
+  for (const auto& v : o.value("notes").toArray()) r.notes.push_back(ss(v));
+  r.simulated = o.value("simulated").toBool();
+  r.quantizeSeconds = o.value("quantize_seconds").toDouble();
+  r.finishedAt = ss(o.value("finished_at"));
+  const QJsonObject rt = o.value("runtime").toObject();
+  r.runtime.quantizedEngine = ss(rt.value("quantized_engine"));
+  r.runtime.threads = rt.value("threads").toInt();
+  r.runtime.blasLibrary = ss(rt.value("blas_library"));
+  r.runtime.blasIsOpenBlas = rt.value("blas_is_openblas").toBool();
+  r.runtime.blasIsReference = rt.value("blas_is_reference").toBool();
+  r.runtime.ompWaitPolicy = ss(rt.value("omp_wait_policy"));
+  for (const auto& v : rt.value("available_engines").toArray()) r.runtime.availableEngines.push_back(ss(v));
+  for (const auto& v : rt.value("warnings").toArray()) r.runtime.warnings.push_back(ss(v));
+  return r;
+}
+
+}  // namespace quantscope

@@ -1,0 +1,173 @@
+#include "core/technique_registry.h"
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/techniques/dynamic_quantization.h"
+
+namespace quantscope {
+namespace {
+
+const std::vector<std::string> kQConfigs{"fbgemm", "x86", "qnnpack", "onednn"};
+
+TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::string displayName,
+                                std::string summary, std::vector<ParamSpec> params,
+                                std::vector<std::string> layerTypes) {
+  TechniqueDescriptor d;
+  d.name = std::move(name);
+  d.apiFunction = std::move(apiFunction);
+  d.displayName = std::move(displayName);
+  d.summary = std::move(summary);
+  d.params = std::move(params);
+  d.layerTypes = std::move(layerTypes);
+  d.available = false;
+  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction + ") is not available yet in this version of "
+                        "QuantScope; no result is produced for it.";
+  return d;
+}
+
+bool parseNumber(const std::string& text, double& value) {
+  try {
+    size_t used = 0;
+    value = std::stod(text, &used);
+    return used == text.size() && std::isfinite(value);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::string toString(ParamType type) {
+  switch (type) {
+    case ParamType::Int: return "int";
+    case ParamType::Float: return "float";
+    case ParamType::Choice: return "choice";
+    case ParamType::Bool: return "bool";
+    case ParamType::Text: return "text";
+  }
+  return "?";
+}
+
+std::pair<std::string, std::string> parseParamAssignment(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw Error("Parameter '" + text + "' is not of the form key=value.", "Example: --param dtype=qint8");
+  }
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+TechniqueRegistry::TechniqueRegistry() {
+  TechniqueDescriptor dynamic;
+  dynamic.name = "dynamic";
+  dynamic.apiFunction = "dynamic_quantization";
+  dynamic.displayName = "Dynamic quantization";
+  dynamic.summary = "int8 weights; activations quantized per batch at run time. No calibration data needed.";
+  dynamic.params = dynamicQuantizationParams();
+  dynamic.layerTypes = {"Linear"};
+  dynamic.available = true;
+  dynamic.run = runDynamicQuantization;
+  techniques_.push_back(std::move(dynamic));
+
+  const std::vector<std::string> convAndLinear{"Conv1d", "Conv2d", "Conv3d", "Linear"};
+  techniques_.push_back(notYetBuilt(
+      "static", "static_quantization", "Static (post-training) quantization",
+      "int8 weights and activations; activation ranges calibrated on sample data.",
+      {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe (observers, per-channel)."},
+       {"calib_samples", ParamType::Int, "256", 1, 100000, {}, "Calibration samples."}},
+      convAndLinear));
+  techniques_.push_back(notYetBuilt(
+      "qat", "quantization_aware_training", "Quantization-aware training",
+      "Fine-tunes with simulated int8 (fake quantization) so the model adapts to it.",
+      {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}}, convAndLinear));
+  techniques_.push_back(notYetBuilt(
+      "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
+      "Quantizes the whole graph automatically: fusion, int8 through relu/add/pool, calibrated.",
+      {{"example_inputs", ParamType::Text, "", 0, 0, {}, "Example input shape, e.g. 1x3x224x224."},
+       {"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}},
+      convAndLinear));
+  techniques_.push_back(notYetBuilt(
+      "mixed", "mixed_precision_quantization", "Mixed-precision quantization",
+      "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",
+      {{"bits_weights", ParamType::Int, "8", 2, 16, {}, "Weight bits."},
+       {"bits_activations", ParamType::Int, "8", 2, 16, {}, "Activation bits."}},
+      convAndLinear));
+  techniques_.push_back(notYetBuilt(
+      "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
+      "Prunes the smallest weights, then quantizes.",
+      {{"pruning_rate", ParamType::Float, "0.5", 0.0, 0.99, {}, "Fraction of weights set to zero."}},
+      convAndLinear));
+  techniques_.push_back(notYetBuilt(
+      "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
+      "Trains a quantized student against the float teacher's softened outputs.",
+      {{"temperature", ParamType::Float, "2.0", 0.1, 20.0, {}, "Softmax temperature of the distillation loss."}},
+      convAndLinear));
+}
+
+const TechniqueRegistry& TechniqueRegistry::instance() {
+  static const TechniqueRegistry registry;
+  return registry;
+}
+
+const TechniqueDescriptor& TechniqueRegistry::find(const std::string& name) const {
+  std::string known;
+  for (const auto& t : techniques_) {
+    if (t.name == name || t.apiFunction == name) return t;
+    known += (known.empty() ? "" : ", ") + t.name;
+  }
+  throw Error("Unknown technique '" + name + "'.", "Known techniques: " + known + ".");
+}
+
+ParamValues TechniqueRegistry::resolveParams(const std::string& technique, const ParamValues& given) const {
+  const TechniqueDescriptor& d = find(technique);
+  ParamValues resolved;
+  for (const auto& [key, value] : given) {
+    const auto spec = std::find_if(d.params.begin(), d.params.end(), [&](const ParamSpec& p) { return p.name == key; });
+    if (spec == d.params.end()) {
+      std::string names;
+      for (const auto& p : d.params) names += (names.empty() ? "" : ", ") + p.name;
+      throw Error("Technique '" + d.name + "' has no parameter '" + key + "'.", "Its parameters: " + names + ".");
+    }
+    const std::string where = "Parameter " + key + "=" + value + " of '" + d.name + "'";
+    double number = 0;
+    switch (spec->type) {
+      case ParamType::Choice:
+        if (!spec->choices.empty() &&
+            std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
+          std::string choices;
+          for (const auto& c : spec->choices) choices += (choices.empty() ? "" : ", ") + c;
+          throw Error(where + " is not one of: " + choices + ".");
+        }
+        break;
+      case ParamType::Text:
+        break;
+      case ParamType::Bool:
+        if (value != "true" && value != "false") throw Error(where + " must be true or false.");
+        break;
+      case ParamType::Int:
+      case ParamType::Float:
+        if (!parseNumber(value, number) || (spec->type == ParamType::Int && number != std::floor(number))) {
+          throw Error(where + " must be " + (spec->type == ParamType::Int ? "a whole number." : "a number."));
+        }
+        if (number < spec->minValue || number > spec->maxValue) {
+          char range[64];
+          std::snprintf(range, sizeof(range), "%g..%g", spec->minValue, spec->maxValue);
+          throw Error(where + " is out of range " + range + ".");
+        }
+        break;
+    }
+    resolved[key] = value;
+  }
+  for (const auto& p : d.params) resolved.emplace(p.name, p.defaultValue);
+  return resolved;
+}
+
+QuantizationOutcome TechniqueRegistry::run(const std::string& technique, const Model& model,
+                                           const ParamValues& given, const TechniqueContext& context) const {
+  const TechniqueDescriptor& d = find(technique);
+  const ParamValues params = resolveParams(d.name, given);
+  if (!d.available) throw NotAvailableError(d.unavailableReason);
+  return d.run(model, params, context);
+}
+
+}  // namespace quantscope

@@ -1,0 +1,70 @@
+#pragma once
+// Every quantization technique QuantScope knows, with a typed description of its parameters. The GUI's
+// forms and the CLI's flags and help are generated from these descriptions; nothing else lists them.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/quantization_outcome.h"
+
+namespace quantscope {
+
+class Dataset;
+
+enum class ParamType { Int, Float, Choice, Bool, Text };
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::Float;
+  std::string defaultValue;  // as text, exactly as the documented API's default
+  double minValue = 0;       // Int / Float only
+  double maxValue = 0;
+  std::vector<std::string> choices;  // Choice only
+  std::string help;
+};
+
+// What a technique gets besides the model and its parameters.
+struct TechniqueContext {
+  const Dataset* calibrationData = nullptr;  // for techniques that calibrate or train
+  Progress progress;
+};
+
+using TechniqueFunction =
+    std::function<QuantizationOutcome(const Model&, const ParamValues&, const TechniqueContext&)>;
+
+struct TechniqueDescriptor {
+  std::string name;         // "dynamic", "static", "qat", "fx", "mixed", "pruning", "distillation"
+  std::string apiFunction;  // "dynamic_quantization", ...
+  std::string displayName;
+  std::string summary;  // one line for the GUI and --help
+  std::vector<ParamSpec> params;
+  std::vector<std::string> layerTypes;  // module types it quantizes ("Linear", "Conv2d", ...)
+  bool available = false;
+  std::string unavailableReason;  // shown instead of running, when not available
+  TechniqueFunction run;
+};
+
+class TechniqueRegistry {
+ public:
+  static const TechniqueRegistry& instance();
+
+  const std::vector<TechniqueDescriptor>& techniques() const { return techniques_; }
+  // Throws Error listing the known names when `name` is not one of them.
+  const TechniqueDescriptor& find(const std::string& name) const;
+  // Defaults filled in, each value checked against its spec (type, range, choices); unknown keys rejected.
+  ParamValues resolveParams(const std::string& technique, const ParamValues& given) const;
+  // Throws NotAvailableError for techniques not built yet; otherwise runs the technique.
+  QuantizationOutcome run(const std::string& technique, const Model& model, const ParamValues& given,
+                          const TechniqueContext& context) const;
+
+ private:
+  TechniqueRegistry();
+  std::vector<TechniqueDescriptor> techniques_;
+};
+
+std::string toString(ParamType type);
+// "key=value" -> (key, value); throws Error on a missing '='.
+std::pair<std::string, std::string> parseParamAssignment(const std::string& text);
+
+}  // namespace quantscope

@@ -1,0 +1,122 @@
+// Mirrors torch.ao.quantization.quantize_dynamic_jit: InsertObservers (DYNAMIC) -> InsertQuantDeQuant ->
+// Finalize, so the Linear layers end up as quantized::linear_dynamic with prepacked int8 weights.
+#include "core/techniques/dynamic_quantization.h"
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+
+#include "core/errors.h"
+#include "core/internal/model_impl.h"
+#include "core/internal/observers.h"
+#include "core/internal/qconfig_recipe.h"
+#include "core/internal/weight_report.h"
+#include "core/runtime_info.h"
+
+namespace quantscope {
+namespace {
+
+// FBGEMM alone has fp16 dynamic kernels; ask the build instead of assuming.
+void requireFp16DynamicKernels() {
+  try {
+    torch::jit::Stack stack{torch::randn({4, 4}), c10::IValue()};
+    c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack_fp16", "").callBoxed(&stack);
+  } catch (const std::exception& e) {
+    throw Error("float16 dynamic quantization is not available in this LibTorch build: its fp16 kernels "
+                "(quantized::linear_prepack_fp16 / linear_dynamic_fp16) come with FBGEMM, and this build has "
+                "only the " + bestQuantizedEngine() + " and qnnpack engines (" + shortTorchMessage(e) + ").",
+                "Use dtype=qint8.");
+  }
+}
+
+// The kernels take reduce_range as an argument; the recipe decides it, as nn.quantized.dynamic.Linear does.
+int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceRange) {
+  int kernels = 0;
+  for (torch::jit::Node* node : graph->nodes()) {
+    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) continue;
+    ++kernels;
+    if (node->inputs().size() < 3) continue;
+    torch::jit::WithInsertPoint insertPoint(node);
+    node->replaceInput(2, graph->insertConstant(reduceRange));
+  }
+  return kernels;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> dynamicQuantizationParams() {
+  return {
+      {"dtype", ParamType::Choice, "qint8", 0, 0, {"qint8", "float16"},
+       "Weight type. qint8: int8 weights and per-batch int8 activations. float16 needs FBGEMM's fp16 kernels."},
+      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
+       "Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for them; "
+       "qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."},
+      {"weight_granularity", ParamType::Choice, "per_tensor", 0, 0, {"per_tensor", "per_channel"},
+       "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
+       "output row (usually more accurate)."},
+  };
+}
+
+QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues& params,
+                                           const TechniqueContext& context) {
+  const Progress& progress = context.progress;
+  const QConfigRecipe& recipe = qconfigRecipe(params.at("qconfig"));
+  if (params.at("dtype") == "float16") requireFp16DynamicKernels();
+  const bool perChannel = params.at("weight_granularity") == "per_channel";
+  const RuntimeInfo runtime = configureRuntime(0);
+
+  progress.update("Inserting observers", 0.1);
+  torch::jit::Module source = model.impl().module.clone();
+  source.eval();
+  ObserverSettings weightObserver;
+  weightObserver.dtype = kQInt8Code;
+  weightObserver.perChannel = perChannel;
+  torch::jit::QConfigDict qconfigs{
+      {"", torch::jit::QConfig(makeDynamicPlaceholderObserver(recipe.reduceRangeActivations),
+                               makeMinMaxObserver(weightObserver))}};
+  torch::jit::Module quantized;
+  try {
+    torch::jit::Module observed =
+        torch::jit::InsertObservers(source, "forward", qconfigs, /*inplace=*/false, torch::jit::QuantType::DYNAMIC);
+    progress.update("Quantizing weights", 0.4);
+    torch::jit::Module withQuantOps = torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
+                                                                    /*debug=*/false, torch::jit::QuantType::DYNAMIC);
+    progress.update("Packing int8 weights for " + runtime.quantizedEngine, 0.7);
+    quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::DYNAMIC);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("Dynamic quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
+  }
+  auto graph = quantized.get_method("forward").graph();
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  const int kernels = setReduceRange(graph, recipe.reduceRangeActivations);
+
+  QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), "dynamic", params,
+                              recipe.name, runtime.quantizedEngine, {}, {}, false};
+  outcome.model.impl().label = model.displayName() + " (dynamic " + params.at("dtype") + ")";
+  outcome.model.impl().quantizationJson = R"({"technique":"dynamic","recipe":")" + recipe.name +
+                                          R"(","engine":")" + runtime.quantizedEngine + R"(","dtype":")" +
+                                          params.at("dtype") + R"("})";
+  outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear"});
+  for (auto& layer : outcome.layers) {
+    if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
+      layer.scheme = "stays float: LibTorch's TorchScript passes quantize only Linear dynamically; its "
+                     "quantized LSTM/GRU kernels are reachable from eager PyTorch, not from a TorchScript graph";
+    }
+  }
+  if (kernels == 0) {
+    throw Error("The model has no Linear layer that dynamic quantization can quantize; nothing was written.",
+                "Dynamic quantization acts on Linear layers; for convolutions use static or fx quantization.");
+  }
+  outcome.notes.push_back(std::to_string(kernels) + " Linear layer(s) run on quantized::linear_dynamic (" +
+                          recipe.name + " recipe on " + runtime.quantizedEngine + " kernels, activations " +
+                          (recipe.reduceRangeActivations ? "7-bit reduce_range" : "8-bit") + ").");
+  progress.update("Quantized", 1.0);
+  return outcome;
+}
+
+}  // namespace quantscope

@@ -1,0 +1,80 @@
+#include "core/internal/weight_report.h"
+
+#include <cstdio>
+#include <limits>
+
+#include "core/internal/model_impl.h"
+#include "core/metrics.h"
+
+namespace quantscope {
+namespace {
+
+std::vector<float> toFloatVector(const torch::Tensor& t) {
+  const torch::Tensor flat = t.detach().to(torch::kFloat).contiguous().flatten();
+  return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+}
+
+std::string formatScale(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3g", value);
+  return text;
+}
+
+}  // namespace
+
+std::string describeQuantizedTensor(const torch::Tensor& q) {
+  const std::string dtype = dtypeName(q);
+  const auto scheme = q.qscheme();
+  if (scheme == at::kPerChannelAffine || scheme == at::kPerChannelSymmetric) {
+    const auto scales = q.q_per_channel_scales();
+    const bool symmetric = q.q_per_channel_zero_points().abs().max().item<int64_t>() == 0;
+    return dtype + " per-channel " + (symmetric ? "symmetric" : "affine") + ", " +
+           std::to_string(scales.numel()) + " scales " + formatScale(scales.min().item<double>()) + ".." +
+           formatScale(scales.max().item<double>());
+  }
+  return dtype + " per-tensor " + (q.q_zero_point() == 0 ? "symmetric" : "affine") + ", scale " +
+         formatScale(q.q_scale()) + ", zero point " + std::to_string(q.q_zero_point());
+}
+
+std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module& original,
+                                                        const torch::jit::Module& quantized,
+                                                        const std::vector<std::string>& targetTypes) {
+  std::vector<ParameterRecord> floatWeights;
+  for (auto& p : collectParameters(original)) {
+    if (p.name == "weight" || p.name.rfind("weight_ih", 0) == 0) floatWeights.push_back(std::move(p));
+  }
+  std::vector<LayerQuantization> report(floatWeights.size());
+  std::vector<bool> matched(floatWeights.size(), false);
+  // Freezing flattens module names away, so each int8 weight is matched to the float weight of the same
+  // shape that it reproduces best.
+  for (const auto& packed : collectParameters(quantized)) {
+    if (!packed.tensor.is_quantized()) continue;
+    const torch::Tensor dequantized = packed.tensor.dequantize();
+    size_t best = floatWeights.size();
+    double bestError = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < floatWeights.size(); ++i) {
+      if (matched[i] || floatWeights[i].shape != packed.shape) continue;
+      const double error = (floatWeights[i].tensor - dequantized).pow(2).sum().item<double>();
+      if (error < bestError) bestError = error, best = i;
+    }
+    if (best == floatWeights.size()) continue;
+    matched[best] = true;
+    LayerQuantization& layer = report[best];
+    layer.quantized = true;
+    layer.scheme = describeQuantizedTensor(packed.tensor);
+    layer.weightSqnrDb = signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
+    layer.hasWeightSqnr = true;
+  }
+  for (size_t i = 0; i < floatWeights.size(); ++i) {
+    report[i].layer = floatWeights[i].owner.empty() ? "(root)" : floatWeights[i].owner;
+    report[i].opKind = floatWeights[i].ownerType;
+    if (matched[i]) continue;
+    const bool targeted = std::find(targetTypes.begin(), targetTypes.end(), report[i].opKind) != targetTypes.end();
+    report[i].scheme = targeted ? "stays float: the graph pass did not reach this layer (e.g. used in a branch "
+                                  "or a loop, or called through a method other than forward)"
+                                : "stays float: this technique does not quantize " + report[i].opKind + " layers";
+  }
+  return report;
+}
+
+}  // namespace quantscope

@@ -1,0 +1,95 @@
+#include "core/workflow.h"
+
+#include <QDateTime>
+#include <chrono>
+
+#include "core/dataset.h"
+#include "core/errors.h"
+#include "core/internal/dataset_impl.h"
+#include "core/internal/model_impl.h"
+#include "core/technique_registry.h"
+
+namespace quantscope {
+
+Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize, const Progress& progress) {
+  torch::InferenceMode inference;
+  const torch::Tensor& inputs = data.impl().inputs;
+  const int64_t n = inputs.size(0);
+  Matrix out;
+  out.rows = n;
+  for (int64_t start = 0; start < n; start += batchSize) {
+    progress.update("Evaluating " + model.displayName(), static_cast<double>(start) / static_cast<double>(n));
+    const int64_t count = std::min(batchSize, n - start);
+    torch::Tensor output;
+    try {
+      output = firstTensorOutput(model.impl().module.forward({inputs.slice(0, start, start + count)}));
+    } catch (const std::exception& e) {
+      throw Error("Running '" + model.displayName() + "' on data '" + data.info().name + "' (batch of " +
+                  std::to_string(count) + ") failed: " + shortTorchMessage(e));
+    }
+    if (!output.defined()) throw Error("The model '" + model.displayName() + "' returned no tensor.");
+    output = output.detach().to(torch::kFloat).reshape({count, -1}).contiguous();
+    if (out.cols == 0) out.cols = output.size(1);
+    out.values.insert(out.values.end(), output.data_ptr<float>(), output.data_ptr<float>() + output.numel());
+  }
+  return out;
+}
+
+QuantizationOutcome prepare_model_for_quantization(const Model& model, const std::string& technique,
+                                                   const ParamValues& kwargs, const Dataset* calibrationData,
+                                                   const Progress& progress) {
+  TechniqueContext context;
+  context.calibrationData = calibrationData;
+  context.progress = progress;
+  return TechniqueRegistry::instance().run(technique, model, kwargs, context);
+}
+
+RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
+                                const ParamValues& kwargs, const RunOptions& options, const Progress& progress,
+                                std::optional<Model>* quantizedModel) {
+  RunResult result;
+  result.runtime = configureRuntime(options.benchmark.threads);
+  const InputSpec spec = model.requireInputSpec();
+  test_data.checkFits(model);
+
+  const auto started = std::chrono::steady_clock::now();
+  QuantizationOutcome outcome = prepare_model_for_quantization(
+      model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data, progress.part(0.0, 0.2));
+  result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // The technique may have switched engines; the benchmark must use the thread count asked for.
+  result.runtime = configureRuntime(options.benchmark.threads);
+
+  const Matrix reference = runModel(model, test_data, options.evalBatchSize, progress.part(0.2, 0.3));
+  const Matrix candidate = runModel(outcome.model, test_data, options.evalBatchSize, progress.part(0.3, 0.4));
+  if (test_data.info().labelled) {
+    result.originalAccuracy = computeAccuracy(reference, test_data.labels());
+    result.quantizedAccuracy = computeAccuracy(candidate, test_data.labels());
+  }
+  result.fidelity = computeFidelity(reference, candidate);
+  progress.update("Measuring sizes", 0.4);
+  result.sizes = compare_model_sizes(model, outcome.model);
+
+  const InputSpec benchSpec = spec.withBatch(options.benchmarkBatch);
+  result.originalLatency =
+      benchmark_inference_speed(model, benchSpec, options.benchmarkRuns, options.benchmark, progress.part(0.42, 0.71));
+  result.quantizedLatency = benchmark_inference_speed(outcome.model, benchSpec, options.benchmarkRuns,
+                                                      options.benchmark, progress.part(0.71, 1.0));
+
+  result.technique = outcome.technique;
+  result.params = outcome.params;
+  result.recipe = outcome.recipe;
+  result.engine = outcome.engine;
+  result.modelPath = model.sourcePath();
+  result.datasetName = test_data.info().name;
+  result.datasetSize = test_data.info().size;
+  result.layers = outcome.layers;
+  result.notes = outcome.notes;
+  for (const auto& warning : result.runtime.warnings) result.notes.push_back("Warning: " + warning);
+  result.simulated = outcome.simulated;
+  result.finishedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+  if (quantizedModel) *quantizedModel = outcome.model;
+  progress.update("Done", 1.0);
+  return result;
+}
+
+}  // namespace quantscope

@@ -1,0 +1,60 @@
+#pragma once
+// The seed's helpers: quantize a model with a named technique, then measure both models the same way.
+#include <optional>
+#include <string>
+
+#include "core/benchmark.h"
+#include "core/metrics.h"
+#include "core/quantization_outcome.h"
+#include "core/runtime_info.h"
+#include "core/size_report.h"
+
+namespace quantscope {
+
+class Dataset;
+
+struct RunOptions {
+  int64_t evalBatchSize = 64;
+  int64_t benchmarkBatch = 0;  // 0: the model's input spec batch
+  int benchmarkRuns = 100;
+  BenchmarkOptions benchmark;
+  const Dataset* calibrationData = nullptr;  // defaults to the test data's first samples when needed
+};
+
+struct RunResult {
+  std::string technique;
+  ParamValues params;
+  std::string recipe;
+  std::string engine;
+  std::string modelPath;
+  std::string datasetName;
+  int64_t datasetSize = 0;
+  SizeComparison sizes;
+  AccuracyMetrics originalAccuracy;
+  AccuracyMetrics quantizedAccuracy;
+  FidelityMetrics fidelity;
+  LatencyStats originalLatency;
+  LatencyStats quantizedLatency;
+  std::vector<LayerQuantization> layers;
+  std::vector<std::string> notes;
+  bool simulated = false;
+  double quantizeSeconds = 0;
+  std::string finishedAt;  // ISO 8601, UTC
+  RuntimeInfo runtime;
+};
+
+// Runs `model` over the data set in batches; rows are samples, columns the flattened first output.
+Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize = 64, const Progress& progress = {});
+
+QuantizationOutcome prepare_model_for_quantization(const Model& model, const std::string& technique = "dynamic",
+                                                   const ParamValues& kwargs = {},
+                                                   const Dataset* calibrationData = nullptr,
+                                                   const Progress& progress = {});
+
+// Quantizes, then evaluates and benchmarks original and quantized model on identical inputs. The
+// quantized model is returned through `quantizedModel` when the caller wants to save it.
+RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
+                                const ParamValues& kwargs = {}, const RunOptions& options = {},
+                                const Progress& progress = {}, std::optional<Model>* quantizedModel = nullptr);
+
+}  // namespace quantscope
