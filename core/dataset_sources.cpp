@@ -85,13 +85,22 @@ Dataset loadImageFolder(const DataSource& source, const std::optional<InputSpec>
 Dataset loadTensorFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const char* expected = "Write it in Python with torch.save({'x': inputs, 'y': labels}, 'data.pt') "
-                         "(labels optional, int64).";
+  const char* expected = "Write it in Python with torch.save({'x': inputs, 'y': labels}, 'data.pt') (labels "
+                         "int64), or torch.save(inputs, 'data.pt') for unlabelled data.";
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(bytes);
   } catch (const std::exception& e) {
-    throw Error("Tensor file '" + path + "' cannot be read: " + shortTorchMessage(e), expected);
+    const std::string reason = shortTorchMessage(e);
+    // LibTorch 1.13's unpickler lacks the opcode Python uses for a one-entry dict, and reads no OrderedDict.
+    if (reason.find("Unknown opcode") != std::string::npos) {
+      throw Error("Tensor file '" + path + "' holds a one-entry dict, which LibTorch 1.13 cannot read.",
+                  "Save unlabelled inputs as torch.save(inputs, 'data.pt') or {'x': inputs, 'y': None}.");
+    }
+    if (reason.find("GenericDict") != std::string::npos) {
+      throw Error("Tensor file '" + path + "' holds an OrderedDict (a state_dict?), not data.", expected);
+    }
+    throw Error("Tensor file '" + path + "' cannot be read: " + reason, expected);
   }
   torch::Tensor inputs, labels;
   if (value.isTensor()) {

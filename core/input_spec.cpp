@@ -20,6 +20,10 @@ ElementType parseElementType(const std::string& text) {
 InputSpec InputSpec::parse(const std::string& shape, const std::string& dtype) {
   InputSpec spec;
   spec.dtype = parseElementType(dtype);
+  if (shape.empty() || shape.front() == 'x' || shape.back() == 'x' || shape.find("xx") != std::string::npos) {
+    throw Error("Input shape '" + shape + "' is not valid.",
+                "Write positive sizes joined by 'x', batch first, e.g. 1x3x224x224.");
+  }
   std::stringstream stream(shape);
   std::string part;
   while (std::getline(stream, part, 'x')) {

@@ -1,5 +1,7 @@
 #include "core/model.h"
 
+#include <torch/csrc/jit/passes/inliner.h>
+
 #include <QFileInfo>
 #include <QSaveFile>
 #include <set>
@@ -118,18 +120,19 @@ torch::Tensor makeInput(const InputSpec& spec, bool random) {
 }
 
 std::string shortTorchMessage(const std::exception& error) {
-  if (const auto* c10Error = dynamic_cast<const c10::Error*>(&error)) {
-    std::string message = c10Error->what_without_backtrace();
-    // TorchScript errors carry the failing line of the model's code after the first line.
-    const size_t interpreterMarker = message.find("The following operation failed in the TorchScript interpreter");
-    if (interpreterMarker != std::string::npos) {
-      const size_t lastLine = message.rfind("RuntimeError: ");
-      if (lastLine != std::string::npos) message = message.substr(lastLine + 14);
+  const auto* c10Error = dynamic_cast<const c10::Error*>(&error);
+  std::string message = c10Error ? c10Error->what_without_backtrace() : error.what();
+  // TorchScript errors start with a traceback of the model's code; the cause is on the last
+  // "SomethingError: ..." line.
+  if (message.rfind("The following operation failed in the TorchScript interpreter", 0) == 0) {
+    std::istringstream lines(message);
+    std::string line, cause;
+    while (std::getline(lines, line)) {
+      const size_t colon = line.find("Error: ");
+      if (!line.empty() && line[0] != ' ' && colon != std::string::npos) cause = line.substr(colon + 7);
     }
-    const size_t newline = message.find('\n');
-    return newline == std::string::npos ? message : message.substr(0, newline);
+    if (!cause.empty()) return cause;
   }
-  std::string message = error.what();
   const size_t newline = message.find('\n');
   return newline == std::string::npos ? message : message.substr(0, newline);
 }
@@ -199,10 +202,12 @@ std::string Model::serialize() const {
 
 void Model::save(const std::string& path) const {
   const QFileInfo target(QString::fromStdString(path));
-  if (!impl_->sourcePath.empty() &&
-      target.absoluteFilePath() == QFileInfo(QString::fromStdString(impl_->sourcePath)).absoluteFilePath()) {
-    throw Error("Refusing to overwrite the model it was loaded from ('" + path + "').",
-                "Choose another output file; QuantScope never replaces an original model.");
+  for (const std::string& protectedPath : {impl_->sourcePath, impl_->derivedFrom}) {
+    if (!protectedPath.empty() &&
+        target.canonicalFilePath() == QFileInfo(QString::fromStdString(protectedPath)).canonicalFilePath()) {
+      throw Error("Refusing to overwrite the original model '" + path + "'.",
+                  "Choose another output file; QuantScope never replaces an original model.");
+    }
   }
   const std::string bytes = serialize();
   QSaveFile file(target.absoluteFilePath());
@@ -237,6 +242,27 @@ void Model::checkInput(const InputSpec& spec) const {
     throw Error("The model rejected an input of shape " + spec.toString() + ": " + shortTorchMessage(e),
                 expected);
   }
+}
+
+}  // namespace quantscope
+
+namespace quantscope {
+
+std::map<std::string, int> Model::graphOperators() const {
+  auto graph = impl_->module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  std::map<std::string, int> counts;
+  std::vector<torch::jit::Block*> blocks{graph->block()};
+  while (!blocks.empty()) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* node : block->nodes()) {
+      const std::string kind = node->kind().toQualString();
+      if (kind.rfind("prim::", 0) != 0) ++counts[kind];
+      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
+    }
+  }
+  return counts;
 }
 
 }  // namespace quantscope

@@ -2,6 +2,7 @@
 // A TorchScript model as QuantScope handles it. The class is a cheap, shared handle; its LibTorch
 // internals stay in core's implementation files so that no front end sees a torch header.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,8 @@ class Model {
   void save(const std::string& path) const;
   // Runs one forward pass on zeros of `spec`; throws Error naming expected and given shapes if it fails.
   void checkInput(const InputSpec& spec) const;
+  // Operators of the forward graph with submodule calls inlined, e.g. {"quantized::linear_dynamic": 2}.
+  std::map<std::string, int> graphOperators() const;
 
   Impl& impl() const { return *impl_; }
 

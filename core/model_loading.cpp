@@ -96,8 +96,9 @@ Model Model::load(const std::string& path) {
                   kExportHint);
     }
     if (looksLikeOnnx(path, head)) {
-      throw Error("'" + path + "' looks like an ONNX model. QuantScope quantizes TorchScript archives.",
-                  std::string("Export the PyTorch model instead: ") + kExportHint);
+      throw Error("'" + path + "' looks like an ONNX model; QuantScope quantizes TorchScript archives. "
+                  "Export the PyTorch model itself instead.",
+                  kExportHint);
     }
     throw Error("'" + path + "' is not a TorchScript archive (a TorchScript file is a zip archive; this one "
                 "is not).",

@@ -20,6 +20,30 @@ std::string formatScale(double value) {
   return text;
 }
 
+// Float tensors the final graph still computes with (frozen weights are constants), with the op using each.
+std::vector<std::pair<torch::Tensor, std::string>> floatConstantsInUse(const torch::jit::Module& quantized) {
+  std::vector<std::pair<torch::Tensor, std::string>> found;
+  auto graph = quantized.get_method("forward").graph();
+  std::vector<torch::jit::Block*> blocks{graph->block()};
+  while (!blocks.empty()) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* node : block->nodes()) {
+      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
+      if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
+      const auto value = torch::jit::toIValue(node->output());
+      if (!value || !value->isTensor() || value->toTensor().is_quantized()) continue;
+      for (const auto& use : node->output()->uses()) {
+        const std::string kind = use.user->kind().toQualString();
+        if (kind.find("prepack") == std::string::npos && kind.find("quantize") == std::string::npos) {
+          found.emplace_back(value->toTensor(), kind);
+        }
+      }
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 std::string describeQuantizedTensor(const torch::Tensor& q) {
@@ -64,6 +88,20 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     layer.scheme = describeQuantizedTensor(packed.tensor);
     layer.weightSqnrDb = signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
     layer.hasWeightSqnr = true;
+  }
+  // An int8 copy helps only if the graph uses it: a fused fast path (TransformerEncoderLayer's
+  // aten::_transformer_encoder_layer_fwd) can keep computing with the float weight.
+  const auto floatInUse = floatConstantsInUse(quantized);
+  for (size_t i = 0; i < floatWeights.size(); ++i) {
+    if (!matched[i]) continue;
+    for (const auto& [tensor, op] : floatInUse) {
+      if (tensor.sizes() == floatWeights[i].tensor.sizes() && torch::equal(tensor, floatWeights[i].tensor)) {
+        report[i].quantized = false;
+        report[i].scheme = "runs float: an int8 copy exists (" + report[i].scheme + ") but the graph computes " +
+                           op + " with the float weight, as in TransformerEncoderLayer's fused inference path";
+        break;
+      }
+    }
   }
   for (size_t i = 0; i < floatWeights.size(); ++i) {
     report[i].layer = floatWeights[i].owner.empty() ? "(root)" : floatWeights[i].owner;

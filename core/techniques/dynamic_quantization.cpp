@@ -34,12 +34,18 @@ void requireFp16DynamicKernels() {
 // The kernels take reduce_range as an argument; the recipe decides it, as nn.quantized.dynamic.Linear does.
 int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceRange) {
   int kernels = 0;
-  for (torch::jit::Node* node : graph->nodes()) {
-    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) continue;
-    ++kernels;
-    if (node->inputs().size() < 3) continue;
-    torch::jit::WithInsertPoint insertPoint(node);
-    node->replaceInput(2, graph->insertConstant(reduceRange));
+  std::vector<torch::jit::Block*> blocks{graph->block()};
+  while (!blocks.empty()) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* node : block->nodes()) {
+      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
+      if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) continue;
+      ++kernels;
+      if (node->inputs().size() < 3) continue;
+      torch::jit::WithInsertPoint insertPoint(node);
+      node->replaceInput(2, graph->insertConstant(reduceRange));
+    }
   }
   return kernels;
 }
@@ -98,6 +104,8 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), "dynamic", params,
                               recipe.name, runtime.quantizedEngine, {}, {}, false};
   outcome.model.impl().label = model.displayName() + " (dynamic " + params.at("dtype") + ")";
+  outcome.model.impl().derivedFrom =
+      model.impl().derivedFrom.empty() ? model.impl().sourcePath : model.impl().derivedFrom;
   outcome.model.impl().quantizationJson = R"({"technique":"dynamic","recipe":")" + recipe.name +
                                           R"(","engine":")" + runtime.quantizedEngine + R"(","dtype":")" +
                                           params.at("dtype") + R"("})";
@@ -112,7 +120,10 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
     throw Error("The model has no Linear layer that dynamic quantization can quantize; nothing was written.",
                 "Dynamic quantization acts on Linear layers; for convolutions use static or fx quantization.");
   }
-  outcome.notes.push_back(std::to_string(kernels) + " Linear layer(s) run on quantized::linear_dynamic (" +
+  const auto runsInt8 = std::count_if(outcome.layers.begin(), outcome.layers.end(),
+                                     [](const LayerQuantization& l) { return l.quantized; });
+  outcome.notes.push_back(std::to_string(runsInt8) + " layer(s) run on quantized::linear_dynamic, " +
+                          std::to_string(kernels) + " such op(s) in the graph (" +
                           recipe.name + " recipe on " + runtime.quantizedEngine + " kernels, activations " +
                           (recipe.reduceRangeActivations ? "7-bit reduce_range" : "8-bit") + ").");
   progress.update("Quantized", 1.0);

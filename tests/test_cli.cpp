@@ -1,0 +1,130 @@
+// quantscope-cli as a user runs it: subcommands, --json, exit codes and messages, atomic outputs.
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+
+#include "tests/test_support.h"
+
+using quantscope::test::fixture;
+
+namespace {
+
+struct CliRun {
+  int exitCode = -1;
+  QString out;
+  QString err;
+};
+
+CliRun cli(const QStringList& args) {
+  QProcess process;
+  process.start(qEnvironmentVariable("QUANTSCOPE_CLI"), args);
+  process.waitForFinished(300000);
+  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2,
+          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+}
+
+QJsonObject json(const CliRun& run) {
+  QJsonParseError error{};
+  const QJsonDocument doc = QJsonDocument::fromJson(run.out.toUtf8(), &error);
+  if (error.error != QJsonParseError::NoError) qWarning() << "not JSON:" << run.out << run.err;
+  return doc.object();
+}
+
+QString f(const char* name) { return QString::fromStdString(fixture(name)); }
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+ private slots:
+  void helpListsCommandsAndGeneratedTechniqueParameters() {
+    const CliRun top = cli({"--help"});
+    QCOMPARE(top.exitCode, 0);
+    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare"}) QVERIFY(top.out.contains(command));
+    const CliRun quantize = cli({"quantize", "--help"});
+    QCOMPARE(quantize.exitCode, 0);
+    for (const char* text : {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "[not available yet]"}) {
+      QVERIFY2(quantize.out.contains(text), text);
+    }
+  }
+  void inspectJson() {
+    const CliRun run = cli({"inspect", f("mlp.pt"), "--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject o = json(run);
+    QCOMPARE(o.value("parameter_count").toInteger(), 17226);
+    QCOMPARE(o.value("layers").toArray().size(), 3);
+  }
+  void quantizeWritesAFileAndNeverTheInput() {
+    const QString out = QDir::temp().filePath("quantscope_cli_q.pt");
+    QFile::remove(out);
+    const CliRun run = cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--param", "qconfig=qnnpack", "-o", out, "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY(QFile::exists(out));
+    const QJsonObject o = json(run);
+    QCOMPARE(o.value("recipe").toString(), QString("qnnpack"));
+    QVERIFY(o.value("sizes").toObject().value("serialized_ratio").toDouble() > 1.5);
+    QVERIFY(run.err.contains("Quantizing weights"));  // progress goes to stderr
+    const CliRun overwrite = cli({"quantize", f("mlp.pt"), "-o", f("mlp.pt")});
+    QCOMPARE(overwrite.exitCode, 1);
+    QVERIFY(overwrite.err.contains("Refusing to overwrite"));
+    QFile::remove(out);
+  }
+  void quantizeAndEvaluateOnData() {
+    const QString out = QDir::temp().filePath("quantscope_cli_q2.pt");
+    const CliRun run = cli({"quantize", f("mlp.pt"), "-o", out, "--data", f("mlp_data.pt"), "--runs", "5", "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const QJsonObject o = json(run);
+    QVERIFY(o.value("fidelity").toObject().value("sqnr_db").toDouble() > 30.0);
+    QCOMPARE(o.value("quantized_latency").toObject().value("runs").toInt(), 5);
+    const CliRun evaluate = cli({"evaluate", out, "--data", f("mlp_data.pt"), "--reference", f("mlp.pt"), "--json"});
+    QVERIFY2(evaluate.exitCode == 0, qPrintable(evaluate.err));
+    QVERIFY(json(evaluate).value("fidelity").toObject().value("top1_agreement").toDouble() > 0.9);
+    const CliRun compare = cli({"compare", f("mlp.pt"), out, "--json"});
+    QCOMPARE(compare.exitCode, 0);
+    QVERIFY(json(compare).value("sizes").toObject().value("parameter_ratio").toDouble() > 3.0);
+    QFile::remove(out);
+  }
+  void benchJson() {
+    const CliRun run = cli({"bench", f("cnn_scripted.pt"), "--runs", "20", "--batch", "4", "--threads", "1", "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const QJsonObject latency = json(run).value("latency").toObject();
+    QCOMPARE(latency.value("runs").toInt(), 20);
+    QCOMPARE(latency.value("threads").toInt(), 1);
+    QCOMPARE(latency.value("input_shape").toArray().first().toInt(), 4);
+    QVERIFY(latency.value("p90_ms").toDouble() >= latency.value("median_ms").toDouble());
+  }
+  void errorsExitNonZeroWithAMessage() {
+    const CliRun missing = cli({"inspect", f("no_such.pt")});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY(missing.err.contains("does not exist"));
+    const CliRun pickle = cli({"quantize", f("state_dict.pt"), "-o", "/tmp/x.pt"});
+    QCOMPARE(pickle.exitCode, 1);
+    QVERIFY(pickle.err.contains("torch.jit.save"));
+    const CliRun badParam = cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", "/tmp/x.pt"});
+    QCOMPARE(badParam.exitCode, 1);
+    QVERIFY(badParam.err.contains("not one of"));
+    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "static", "-o", "/tmp/x.pt"});
+    QCOMPARE(notYet.exitCode, 1);
+    QVERIFY(notYet.err.contains("not available yet"));
+    const CliRun shape = cli({"bench", f("mlp_no_spec.pt")});
+    QCOMPARE(shape.exitCode, 1);
+    QVERIFY(shape.err.contains("--input-shape"));
+    QCOMPARE(cli({"frobnicate"}).exitCode, 2);
+  }
+  void demoPrintsMeasuredFigures() {
+    const CliRun run = cli({"demo", "--runs", "10", "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const QJsonObject o = json(run);
+    QCOMPARE(o.value("technique").toString(), QString("dynamic"));
+    QVERIFY(o.value("original_accuracy").toObject().value("top1").toDouble() >= 0.97);
+    QCOMPARE(o.value("dataset_size").toInt(), 360);
+    QVERIFY(o.value("original_latency").toObject().value("median_ms").toDouble() > 0);
+    QVERIFY(!o.value("runtime").toObject().value("blas_is_reference").toBool());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

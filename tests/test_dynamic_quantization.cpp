@@ -1,0 +1,125 @@
+// Dynamic quantization numerics and graph facts on realistic models.
+#include <QDir>
+#include <QtTest>
+
+#include "core/dataset.h"
+#include "core/quantization_techniques.h"
+#include "core/runtime_info.h"
+#include "core/workflow.h"
+#include "tests/test_support.h"
+
+using namespace quantscope;
+using quantscope::test::fixture;
+
+namespace {
+
+RunResult evaluate(const std::string& model, const std::string& data, const ParamValues& params = {}) {
+  RunOptions options;
+  options.benchmarkRuns = 5;
+  options.benchmark.warmupRuns = 1;
+  return quantize_and_evaluate(Model::load(fixture(model)), Dataset::load(DataSource{fixture(data)}), "dynamic",
+                               params, options);
+}
+
+const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name) {
+  for (const auto& l : layers) {
+    if (l.layer == name) return l;
+  }
+  throw std::runtime_error("no layer " + name);
+}
+
+}  // namespace
+
+class TestDynamicQuantization : public QObject {
+  Q_OBJECT
+ private slots:
+  void mlpIsFaithfulAndRunsInt8Kernels() {
+    const Model model = Model::load(fixture("mlp.pt"));
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(model);
+    const auto ops = outcome.model.graphOperators();
+    QCOMPARE(ops.count("quantized::linear_dynamic") ? ops.at("quantized::linear_dynamic") : 0, 3);
+    QCOMPARE(ops.count("aten::linear"), size_t{0});
+    QCOMPARE(outcome.recipe, std::string("fbgemm"));
+    QCOMPARE(outcome.engine, bestQuantizedEngine());
+    QVERIFY(outcome.engine != "fbgemm");  // Debian's LibTorch has no fbgemm; the recipe still applies
+    for (const char* name : {"net.0", "net.2", "net.4"}) {
+      const auto& l = layer(outcome.layers, name);
+      QVERIFY(l.quantized);
+      QVERIFY(l.hasWeightSqnr && l.weightSqnrDb > 30.0);
+      QVERIFY(QString::fromStdString(l.scheme).contains("qint8 per-tensor symmetric"));
+    }
+    const RunResult result = evaluate("mlp.pt", "mlp_data.pt");
+    QVERIFY2(result.fidelity.sqnrDb >= 30.0, qPrintable(QString::number(result.fidelity.sqnrDb)));
+    QVERIFY(result.fidelity.cosineSimilarity > 0.999);
+    QVERIFY(result.sizes.parameterRatio > 3.5);  // int8 weights, float32 biases
+    QVERIFY(result.sizes.quantized.parameterBytesByDtype.count("qint8") == 1);
+    QVERIFY(result.originalLatency.available && result.quantizedLatency.available);
+    QCOMPARE(result.quantizedLatency.runs, 5);
+  }
+  void perChannelWeights() {
+    // A trained model's rows differ in range, so one scale per row beats one per tensor.
+    const Model digits = Model::load(builtinDigitsModelPath());
+    const QuantizationOutcome outcome =
+        prepare_model_for_quantization(digits, "dynamic", {{"weight_granularity", "per_channel"}});
+    const auto& l = layer(outcome.layers, "fc1");
+    QVERIFY(QString::fromStdString(l.scheme).contains("per-channel symmetric, 128 scales"));
+    const auto& perTensor = layer(QuantizationTechniques::dynamic_quantization(digits).layers, "fc1");
+    QVERIFY2(l.weightSqnrDb > perTensor.weightSqnrDb + 1.0,
+             qPrintable(QString("%1 vs %2 dB").arg(l.weightSqnrDb).arg(perTensor.weightSqnrDb)));
+  }
+  void recipeDecidesActivationRange() {
+    // fbgemm/x86 quantize activations to 7 bits (reduce_range); qnnpack/onednn use 8: less noise.
+    const double fbgemm = evaluate("mlp.pt", "mlp_data.pt", {{"qconfig", "fbgemm"}}).fidelity.sqnrDb;
+    const double qnnpack = evaluate("mlp.pt", "mlp_data.pt", {{"qconfig", "qnnpack"}}).fidelity.sqnrDb;
+    QVERIFY2(qnnpack > fbgemm + 1.0, qPrintable(QString("qnnpack %1 dB, fbgemm %2 dB").arg(qnnpack).arg(fbgemm)));
+  }
+  void lstmModelQuantizesItsLinearHead() {
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(Model::load(fixture("lstm.pt")));
+    QVERIFY(layer(outcome.layers, "head").quantized);
+    const auto& lstm = layer(outcome.layers, "lstm");
+    QVERIFY(!lstm.quantized);
+    QVERIFY(QString::fromStdString(lstm.scheme).contains("LSTM"));
+    Model quantized = outcome.model;
+    quantized.checkInput(InputSpec::parse("3x5x16"));
+  }
+  void transformerReportsWhatReallyRunsInt8() {
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(Model::load(fixture("transformer.pt")));
+    QVERIFY(layer(outcome.layers, "head").quantized);
+    // LibTorch's fused encoder path keeps using the float linear1/linear2 weights at inference.
+    for (const char* name : {"encoder.linear1", "encoder.linear2"}) {
+      const auto& l = layer(outcome.layers, name);
+      QVERIFY(!l.quantized);
+      QVERIFY(QString::fromStdString(l.scheme).contains("_transformer_encoder_layer_fwd"));
+    }
+    outcome.model.checkInput(InputSpec::parse("2x6x32"));
+  }
+  void savedModelReloadsWithSameOutputs() {
+    const Model original = Model::load(fixture("cnn_traced.pt"));
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(original);
+    const QString path = QDir::temp().filePath("quantscope_dynamic_cnn.pt");
+    outcome.model.save(path.toStdString());
+    const Model reloaded = Model::load(path.toStdString());
+    QCOMPARE(reloaded.inputSpec()->shapeString(), std::string("1x3x16x16"));
+    const ModelInfo info = reloaded.inspect();
+    QVERIFY(info.quantized);
+    QCOMPARE(info.quantizedEngine, bestQuantizedEngine());
+    DataSource images{fixture("images")};
+    const Dataset data = Dataset::load(images, original.inputSpec());
+    const Matrix inMemory = runModel(outcome.model, data), fromFile = runModel(reloaded, data);
+    QCOMPARE(fromFile.values, inMemory.values);
+    QFile::remove(path);
+  }
+  void builtinDigitsDemoKeepsAccuracy() {
+    RunOptions options;
+    options.benchmarkRuns = 5;
+    const Model model = Model::load(builtinDigitsModelPath());
+    const RunResult r = quantize_and_evaluate(model, Dataset::load(DataSource{"digits:test"}), "dynamic", {}, options);
+    QVERIFY(r.originalAccuracy.top1 >= 0.97);  // the shipped model's promise
+    QVERIFY(r.quantizedAccuracy.top1 >= r.originalAccuracy.top1 - 0.01);
+    QVERIFY(r.fidelity.top1Agreement >= 0.99);
+    QCOMPARE(r.datasetSize, 360);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestDynamicQuantization)
+#include "test_dynamic_quantization.moc"

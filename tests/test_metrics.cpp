@@ -1,0 +1,101 @@
+// Metric, statistics and parameter-description functions against hand-computed values.
+#include <QtTest>
+#include <cmath>
+
+#include "core/benchmark.h"
+#include "core/input_spec.h"
+#include "core/metrics.h"
+#include "core/technique_registry.h"
+#include "tests/test_support.h"
+
+using namespace quantscope;
+
+class TestMetrics : public QObject {
+  Q_OBJECT
+ private slots:
+  void accuracyTop1AndTop5() {
+    // 3 samples, 6 classes. Row 0: label 2 is the argmax. Row 1: label 0 ranks 3rd. Row 2: label 5 ranks last.
+    const Matrix logits{3, 6, {0.1f, 0.2f, 0.9f, 0.0f, 0.0f, 0.0f,
+                               0.5f, 0.9f, 0.1f, 0.8f, 0.2f, 0.3f,
+                               0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f}};
+    const AccuracyMetrics a = computeAccuracy(logits, {2, 0, 5});
+    QVERIFY(a.available);
+    QCOMPARE(a.samples, 3);
+    QCOMPARE(a.top1, 1.0 / 3.0);
+    QVERIFY(a.hasTop5);
+    QCOMPARE(a.top5, 2.0 / 3.0);
+  }
+  void noTop5BelowFiveClasses() {
+    const AccuracyMetrics a = computeAccuracy(Matrix{2, 3, {1, 0, 0, 0, 0, 1}}, {0, 1});
+    QCOMPARE(a.top1, 0.5);
+    QVERIFY(!a.hasTop5);
+  }
+  void unlabelledHasNoAccuracy() { QVERIFY(!computeAccuracy(Matrix{1, 2, {1, 0}}, {}).available); }
+  void fidelityByHand() {
+    // ref (1,2 | 3,0), out (1,2 | 3,1): signal 14, noise 1 -> 10*log10(14) dB; argmax agrees on both rows.
+    const FidelityMetrics f = computeFidelity(Matrix{2, 2, {1, 2, 3, 0}}, Matrix{2, 2, {1, 2, 3, 1}});
+    QCOMPARE(f.top1Agreement, 1.0);
+    QVERIFY(std::abs(f.sqnrDb - 10.0 * std::log10(14.0)) < 1e-9);
+    QCOMPARE(f.maxAbsError, 1.0);
+    QVERIFY(std::abs(f.cosineSimilarity - 14.0 / std::sqrt(14.0 * 15.0)) < 1e-9);
+  }
+  void fidelityDisagreementAndIdentity() {
+    const FidelityMetrics f = computeFidelity(Matrix{2, 2, {1, 0, 0, 1}}, Matrix{2, 2, {1, 0, 1, 0}});
+    QCOMPARE(f.top1Agreement, 0.5);
+    QVERIFY(std::isinf(computeFidelity(Matrix{1, 2, {1, 2}}, Matrix{1, 2, {1, 2}}).sqnrDb));
+  }
+  void fidelityShapeMismatchIsAnError() {
+    test::expectError([] { computeFidelity(Matrix{1, 2, {1, 2}}, Matrix{1, 3, {1, 2, 3}}); }, {"do not match"});
+  }
+  void percentilesMatchNumpy() {
+    // numpy.percentile([1,2,3,4,10], q) with linear interpolation: 50 -> 3, 90 -> 7.6, 10 -> 1.4
+    const std::vector<double> values{4, 1, 10, 3, 2};
+    QCOMPARE(percentile(values, 50), 3.0);
+    QVERIFY(std::abs(percentile(values, 90) - 7.6) < 1e-12);
+    QVERIFY(std::abs(percentile(values, 10) - 1.4) < 1e-12);
+    const LatencyStats s = summarizeLatencies(values, 8);
+    QCOMPARE(s.meanMs, 4.0);
+    QCOMPARE(s.minMs, 1.0);
+    QCOMPARE(s.maxMs, 10.0);
+    QVERIFY(std::abs(s.stddevMs - std::sqrt(50.0 / 4.0)) < 1e-12);  // sample standard deviation
+    QCOMPARE(s.throughputSamplesPerSecond, 8.0 * 1000.0 / 3.0);
+  }
+  void inputSpecParsing() {
+    const InputSpec spec = InputSpec::parse("1x3x224x224");
+    QCOMPARE(spec.shape, (std::vector<int64_t>{1, 3, 224, 224}));
+    QCOMPARE(spec.withBatch(8).shapeString(), std::string("8x3x224x224"));
+    QCOMPARE(spec.elementsPerSample(), 3 * 224 * 224);
+    QCOMPARE(InputSpec::fromJson(spec.toJson())->shape, spec.shape);
+    QVERIFY(InputSpec::parse("4x7", "long").dtype == ElementType::Int64);
+    for (const char* bad : {"", "1x", "ax3", "1x-3", "0x3", "1x3.5"}) {
+      test::expectError([bad] { InputSpec::parse(bad); }, {"shape"});
+    }
+  }
+  void registryDescribesAllSevenTechniques() {
+    const auto& registry = TechniqueRegistry::instance();
+    QCOMPARE(registry.techniques().size(), size_t{7});
+    for (const char* name : {"dynamic", "static", "qat", "fx", "mixed", "pruning", "distillation"}) {
+      QCOMPARE(registry.find(name).name, std::string(name));
+    }
+    QCOMPARE(registry.find("dynamic_quantization").name, std::string("dynamic"));
+    // The seed's defaults.
+    QCOMPARE(registry.resolveParams("dynamic", {}).at("dtype"), std::string("qint8"));
+    QCOMPARE(registry.resolveParams("static", {}).at("qconfig"), std::string("fbgemm"));
+    QCOMPARE(registry.resolveParams("mixed", {}).at("bits_weights"), std::string("8"));
+    QCOMPARE(registry.resolveParams("pruning", {}).at("pruning_rate"), std::string("0.5"));
+    QCOMPARE(registry.resolveParams("distillation", {}).at("temperature"), std::string("2.0"));
+  }
+  void registryRejectsBadParameters() {
+    const auto& registry = TechniqueRegistry::instance();
+    test::expectError([&] { registry.resolveParams("dynamic", {{"dtype", "int4"}}); }, {"dtype", "qint8", "float16"});
+    test::expectError([&] { registry.resolveParams("dynamic", {{"colour", "red"}}); }, {"no parameter 'colour'", "dtype"});
+    test::expectError([&] { registry.resolveParams("pruning", {{"pruning_rate", "1.5"}}); }, {"out of range"});
+    test::expectError([&] { registry.resolveParams("mixed", {{"bits_weights", "4.5"}}); }, {"whole number"});
+    test::expectError([&] { registry.find("magic"); }, {"Unknown technique", "dynamic"});
+    test::expectError([] { parseParamAssignment("dtype"); }, {"key=value"});
+    QCOMPARE(parseParamAssignment("a=b=c").second, std::string("b=c"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestMetrics)
+#include "test_metrics.moc"

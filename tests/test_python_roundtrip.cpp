@@ -1,0 +1,77 @@
+// The quantized TorchScript files QuantScope writes open in stock PyTorch (Debian's python3-torch) and
+// give the same outputs there as in QuantScope.
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QtTest>
+
+#include "core/dataset.h"
+#include "core/quantization_techniques.h"
+#include "core/runtime_info.h"
+#include "core/workflow.h"
+#include "tests/test_support.h"
+
+using namespace quantscope;
+using quantscope::test::fixture;
+
+class TestPythonRoundTrip : public QObject {
+  Q_OBJECT
+ private slots:
+  void pytorchRunsOurFileWithTheSameOutputs_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("data");
+    QTest::newRow("scripted MLP") << "mlp.pt" << "mlp_data.pt";
+    QTest::newRow("scripted CNN") << "cnn_scripted.pt" << "";
+    QTest::newRow("traced CNN") << "cnn_traced.pt" << "";
+    QTest::newRow("LSTM") << "lstm.pt" << "";
+  }
+  void pytorchRunsOurFileWithTheSameOutputs() {
+    QFETCH(QString, model);
+    QFETCH(QString, data);
+    const Model original = Model::load(fixture(model.toStdString()));
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(original);
+    const QString dir = QDir::temp().filePath("quantscope_roundtrip");
+    QDir().mkpath(dir);
+    const QString saved = dir + "/q_" + model;
+    outcome.model.save(saved.toStdString());
+
+    // Inputs: the data file when the test names one, else random samples of the model's input shape
+    // written by Python itself, so both sides read the same tensor file.
+    QString dataFile = QString::fromStdString(fixture(data.toStdString()));
+    if (data.isEmpty()) {
+      dataFile = dir + "/inputs_" + model;
+      const QString shape = QString::fromStdString(original.inputSpec()->withBatch(6).shapeString()).replace('x', ',');
+      QProcess make;
+      make.start(qEnvironmentVariable("QUANTSCOPE_PYTHON"),
+                 {"-c", "import torch,sys; torch.manual_seed(1); torch.save(torch.randn(" + shape + "), sys.argv[1])",
+                  dataFile});
+      QVERIFY(make.waitForFinished(120000) && make.exitCode() == 0);
+    }
+    const QString outputs = dir + "/out_" + model + ".txt";
+    QProcess python;
+    python.start(qEnvironmentVariable("QUANTSCOPE_PYTHON"),
+                 {qEnvironmentVariable("QUANTSCOPE_TESTS_SOURCE") + "/fixtures/run_in_pytorch.py", saved, dataFile,
+                  outputs, QString::fromStdString(bestQuantizedEngine())});
+    QVERIFY(python.waitForFinished(120000));
+    QVERIFY2(python.exitCode() == 0, python.readAllStandardError().constData());
+
+    // One batch, as Python runs it: dynamic quantization picks activation scales per batch.
+    const Dataset inputs = Dataset::load(DataSource{dataFile.toStdString()});
+    const Matrix ours = runModel(outcome.model, inputs, inputs.info().size);
+    QFile file(outputs);
+    QVERIFY(file.open(QIODevice::ReadOnly | QIODevice::Text));
+    std::vector<float> theirs;
+    while (!file.atEnd()) {
+      for (const QByteArray& v : file.readLine().trimmed().split(' ')) theirs.push_back(v.toFloat());
+    }
+    QCOMPARE(theirs.size(), ours.values.size());
+    double maxDiff = 0;
+    for (size_t i = 0; i < theirs.size(); ++i) maxDiff = std::max(maxDiff, double(std::abs(theirs[i] - ours.values[i])));
+    QVERIFY2(maxDiff <= 1e-5, qPrintable(QString("max |PyTorch - QuantScope| = %1").arg(maxDiff)));
+    // And the file really is quantized when PyTorch reads it: its graph holds the int8 dynamic kernels.
+    QVERIFY(Model::load(saved.toStdString()).graphOperators().count("quantized::linear_dynamic") == 1);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestPythonRoundTrip)
+#include "test_python_roundtrip.moc"

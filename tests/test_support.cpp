@@ -1,0 +1,40 @@
+#include "tests/test_support.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace quantscope::test {
+
+QString fixturesDir() {
+  const QString dir = qEnvironmentVariable("QUANTSCOPE_FIXTURES");
+  if (dir.isEmpty()) qFatal("QUANTSCOPE_FIXTURES is not set; run the tests through ctest.");
+  return dir;
+}
+
+std::string fixture(const std::string& name) { return (fixturesDir() + "/" + QString::fromStdString(name)).toStdString(); }
+
+QJsonObject fixtureFacts(const QString& model) {
+  QFile file(fixturesDir() + "/facts.json");
+  if (!file.open(QIODevice::ReadOnly)) qFatal("facts.json missing");
+  return QJsonDocument::fromJson(file.readAll()).object().value(model).toObject();
+}
+
+void expectError(const std::function<void()>& action, const QStringList& fragments) {
+  try {
+    action();
+  } catch (const Error& e) {
+    const QString message = QString::fromStdString(e.fullMessage());
+    for (const QString& fragment : fragments) {
+      if (!message.contains(fragment, Qt::CaseInsensitive)) {
+        QFAIL(qPrintable("error message lacks '" + fragment + "': " + message));
+      }
+    }
+    return;
+  } catch (const std::exception& e) {
+    QFAIL(qPrintable(QString("expected quantscope::Error, got another exception: ") + e.what()));
+  }
+  QFAIL(qPrintable("expected an error mentioning: " + fragments.join(", ")));
+}
+
+}  // namespace quantscope::test
