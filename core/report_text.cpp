@@ -107,7 +107,8 @@ std::string formatRunResult(const RunResult& r) {
   if (r.originalLatency.available) {
     const double speedup = r.quantizedLatency.medianMs > 0 ? r.originalLatency.medianMs / r.quantizedLatency.medianMs : 0;
     out << padRight("Latency median", 22) << padRight(format("%.3f ms", r.originalLatency.medianMs), 22)
-        << padRight(format("%.3f ms", r.quantizedLatency.medianMs), 22) << format("%.2fx faster", speedup) << "\n";
+        << padRight(format("%.3f ms", r.quantizedLatency.medianMs), 22)
+        << (speedup >= 1 ? format("%.2fx faster", speedup) : format("%.2fx SLOWER", 1.0 / speedup)) << "\n";
     out << padRight("Latency p90", 22) << padRight(format("%.3f ms", r.originalLatency.p90Ms), 22)
         << padRight(format("%.3f ms", r.quantizedLatency.p90Ms), 22) << "\n";
   }
