@@ -109,6 +109,13 @@ QJsonObject toJson(const RunResult& r) {
   for (const auto& l : r.layers) {
     QJsonObject layer{{"layer", qs(l.layer)}, {"op", qs(l.opKind)}, {"quantized", l.quantized}, {"scheme", qs(l.scheme)}};
     if (l.hasWeightSqnr) layer["weight_sqnr_db"] = finiteOrNull(l.weightSqnrDb);
+    if (!l.floatHistogram.empty()) {
+      QJsonArray floats, quantized;
+      for (int64_t c : l.floatHistogram) floats.append(static_cast<qint64>(c));
+      for (int64_t c : l.quantizedHistogram) quantized.append(static_cast<qint64>(c));
+      layer["weight_histogram"] = QJsonObject{{"min", l.histogramMin}, {"max", l.histogramMax},
+                                              {"float", floats}, {"quantized", quantized}};
+    }
     layers.append(layer);
   }
   return {{"technique", qs(r.technique)},
@@ -162,6 +169,11 @@ RunResult runResultFromJson(const QJsonObject& o) {
     const QJsonObject l = v.toObject();
     LayerQuantization layer{ss(l.value("layer")), ss(l.value("op")), l.value("quantized").toBool(), ss(l.value("scheme")),
                             numberOr(l.value("weight_sqnr_db"), INFINITY), l.contains("weight_sqnr_db")};
+    const QJsonObject histogram = l.value("weight_histogram").toObject();
+    layer.histogramMin = histogram.value("min").toDouble();
+    layer.histogramMax = histogram.value("max").toDouble();
+    for (const auto& c : histogram.value("float").toArray()) layer.floatHistogram.push_back(c.toInteger());
+    for (const auto& c : histogram.value("quantized").toArray()) layer.quantizedHistogram.push_back(c.toInteger());
     r.layers.push_back(layer);
   }
   for (const auto& v : o.value("notes").toArray()) r.notes.push_back(ss(v));

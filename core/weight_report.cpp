@@ -88,6 +88,19 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     layer.scheme = describeQuantizedTensor(packed.tensor);
     layer.weightSqnrDb = signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
     layer.hasWeightSqnr = true;
+    const torch::Tensor floats = floatWeights[best].tensor.detach().to(torch::kFloat).flatten();
+    layer.histogramMin = floats.min().item<double>();
+    layer.histogramMax = floats.max().item<double>();
+    if (layer.histogramMax > layer.histogramMin) {
+      constexpr int64_t kBins = 60;
+      auto counts = [&](const torch::Tensor& t) {
+        const torch::Tensor h = torch::histc(t.flatten().to(torch::kFloat), kBins, layer.histogramMin, layer.histogramMax)
+                                    .to(torch::kLong).contiguous();
+        return std::vector<int64_t>(h.data_ptr<int64_t>(), h.data_ptr<int64_t>() + kBins);
+      };
+      layer.floatHistogram = counts(floats);
+      layer.quantizedHistogram = counts(dequantized);
+    }
   }
   // An int8 copy helps only if the graph uses it: a fused fast path (TransformerEncoderLayer's
   // aten::_transformer_encoder_layer_fwd) can keep computing with the float weight.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/benchmark.h"
+#include "core/comparison.h"
 #include "core/input_spec.h"
 #include "core/metrics.h"
 #include "core/technique_registry.h"
@@ -94,6 +95,24 @@ class TestMetrics : public QObject {
     test::expectError([&] { registry.find("magic"); }, {"Unknown technique", "dynamic"});
     test::expectError([] { parseParamAssignment("dtype"); }, {"key=value"});
     QCOMPARE(parseParamAssignment("a=b=c").second, std::string("b=c"));
+  }
+  void paretoFrontByHand() {
+    // (cost, quality): B dominates C; A and D trade off; E equals D's cost with lower quality.
+    const std::vector<TradeoffPoint> points{{10, 0.99}, {5, 0.97}, {6, 0.96}, {2, 0.90}, {2, 0.80}};
+    QCOMPARE(paretoFront(points), (std::vector<size_t>{3, 1, 0}));
+  }
+  void deltasSpelledOut() {
+    RunResult a, b;
+    a.sizes.quantized.serializedBytes = 400;
+    b.sizes.quantized.serializedBytes = 100;
+    a.quantizedLatency.available = b.quantizedLatency.available = true;
+    a.quantizedLatency.medianMs = 4.1;
+    b.quantizedLatency.medianMs = 1.0;
+    a.quantizedAccuracy.available = b.quantizedAccuracy.available = true;
+    a.quantizedAccuracy.top1 = 0.990;
+    b.quantizedAccuracy.top1 = 0.987;
+    QCOMPARE(describeDelta(a, b), std::string("4.00x smaller, 4.10x faster, -0.30 pt top-1"));
+    QCOMPARE(describeDelta(b, a), std::string("4.00x larger, 4.10x slower, +0.30 pt top-1"));
   }
 };
 

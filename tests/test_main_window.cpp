@@ -1,0 +1,197 @@
+// The real main window, offscreen: open the demo, run, check the table and every chart's data, export,
+// cancel mid-run, bad models, projects, Save As.
+#include <qcustomplot.h>
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "core/dataset.h"
+#include "core/model.h"
+#include "tests/test_support.h"
+#include "ui/charts.h"
+#include "ui/main_window.h"
+#include "ui/run_controller.h"
+#include "ui/runs_model.h"
+
+using namespace quantscope;
+using namespace quantscope::ui;
+
+namespace {
+
+bool waitIdle(MainWindow& window, int timeoutMs = 120000) {
+  QElapsedTimer clock;
+  clock.start();
+  while (window.controller().busy() && clock.elapsed() < timeoutMs) QTest::qWait(20);
+  QTest::qWait(50);  // let queued result signals arrive
+  return !window.controller().busy();
+}
+
+void setSpin(MainWindow& window, const char* name, int value) { window.findChild<QSpinBox*>(name)->setValue(value); }
+
+QByteArray head(const QString& path, int n) {
+  QFile f(path);
+  f.open(QIODevice::ReadOnly);
+  return f.read(n);
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+ private:
+  QTemporaryDir dir_;
+  std::unique_ptr<MainWindow> window_;
+
+  MainWindow& window() { return *window_; }
+  void runDemoOnce() {
+    window().selectTechnique("dynamic");
+    setSpin(window(), "benchRuns", 10);
+    setSpin(window(), "warmup", 2);
+    QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
+    QVERIFY(window().controller().busy());
+    QVERIFY(waitIdle(window()));
+    QVERIFY2(window().errorText().isEmpty(), qPrintable(window().errorText()));
+  }
+
+ private slots:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName("QuantScopeTests");
+    QSettings().clear();
+    window_ = std::make_unique<MainWindow>();
+    window_->resize(1366, 768);
+    window_->show();
+    window().openDemo();
+    QVERIFY(waitIdle(window()));
+    QVERIFY(window().model().has_value());
+  }
+  void demoLoadsWithLayerTable() {
+    auto* layers = window().findChild<QTableWidget*>("layersTable");
+    QCOMPARE(layers->rowCount(), 8);  // conv1, bn1, conv2, bn2, conv3, bn3, fc1, fc2
+    QCOMPARE(layers->item(6, 0)->text(), QString("fc1"));
+    QVERIFY(layers->item(6, 5)->text().contains("dynamic"));
+    QVERIFY(window().findChild<QLabel*>("runtimeStatus")->text().contains("engine onednn"));
+  }
+  void runFillsTableAndCharts() {
+    runDemoOnce();
+    RunsModel& runs = window().runs();
+    QCOMPARE(runs.rowCount(), 1);
+    const RunResult& r = runs.runs().front().result;
+    QVERIFY(r.quantizedAccuracy.top1 >= 0.97);
+    QCOMPARE(runs.cellText(0, RunsModel::Top1), QString("99.17 %"));
+    QCOMPARE(runs.cellText(0, RunsModel::RecipeEngine), QString("fbgemm on onednn"));
+    ChartPanel& charts = window().charts();
+    // Size, accuracy, latency: an fp32 bar and one bar per run, holding the run's own numbers.
+    for (auto chart : {ChartPanel::Size, ChartPanel::Accuracy, ChartPanel::Latency}) {
+      QCustomPlot* plot = charts.plot(chart);
+      auto* runBars = qobject_cast<QCPBars*>(plot->plottable(1));
+      QVERIFY(runBars);
+      QCOMPARE(runBars->dataCount(), 1);
+    }
+    auto bar = [&](ChartPanel::Chart c) { return qobject_cast<QCPBars*>(charts.plot(c)->plottable(1))->data()->at(0)->value; };
+    QCOMPARE(bar(ChartPanel::Size), r.sizes.quantized.serializedBytes / 1024.0);
+    QCOMPARE(bar(ChartPanel::Accuracy), r.quantizedAccuracy.top1 * 100);
+    QCOMPARE(bar(ChartPanel::Latency), r.quantizedLatency.medianMs);
+    QVERIFY(qobject_cast<QCPErrorBars*>(charts.plot(ChartPanel::Latency)->plottable(2)));  // p10-p90 whiskers
+    for (auto chart : {ChartPanel::AccuracyVsSize, ChartPanel::AccuracyVsLatency}) {
+      QCOMPARE(charts.plot(chart)->graph(0)->dataCount(), 2);  // fp32 and the run
+      QVERIFY(charts.plot(chart)->graph(1)->dataCount() >= 1);  // the Pareto front
+    }
+    QCOMPARE(qobject_cast<QCPBars*>(charts.plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(), 2);  // fc1, fc2
+    QCOMPARE(charts.plot(ChartPanel::WeightHistogram)->graph(0)->dataCount(), 60);
+  }
+  void secondRunAndComparison() {
+    runDemoOnce();
+    QCOMPARE(window().runs().rowCount(), 2);
+    window().findChild<QTableView*>("runsTable")->selectAll();
+    QVERIFY(window().comparisonText().contains("#2 dynamic:"));
+    QVERIFY(window().comparisonText().contains("smaller"));
+    QCOMPARE(qobject_cast<QCPBars*>(window().charts().plot(ChartPanel::Size)->plottable(1))->dataCount(), 2);
+  }
+  void exportsAreValidFiles() {
+    const QString png = dir_.filePath("size.png"), jpg = dir_.filePath("size.jpg"), pdf = dir_.filePath("size.pdf");
+    window().exportChartTo(ChartPanel::Size, png, 1200, 800);
+    window().exportChartTo(ChartPanel::Latency, jpg, 800, 600);
+    window().exportChartTo(ChartPanel::AccuracyVsSize, pdf, 1200, 800);
+    QCOMPARE(QImage(png).size(), QSize(1200, 800));
+    QCOMPARE(QImage(jpg).size(), QSize(800, 600));
+    QCOMPARE(head(pdf, 5), QByteArray("%PDF-"));
+    const QString report = dir_.filePath("report.png"), reportPdf = dir_.filePath("report.pdf");
+    window().exportReportPng(report);
+    window().exportReportPdf(reportPdf);
+    QCOMPARE(QImage(report).width(), 1800);
+    QVERIFY(QImage(report).height() > 1000);
+    QCOMPARE(head(reportPdf, 5), QByteArray("%PDF-"));
+    QVERIFY(QFileInfo(reportPdf).size() > 20000);
+    window().exportChartTo(ChartPanel::Size, dir_.filePath("chart.gif"), 100, 100);
+    QVERIFY(window().errorText().contains(".png, .jpg or .pdf"));
+  }
+  void unavailableTechniqueSaysSo() {
+    window().selectTechnique("static");
+    QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
+    QVERIFY(window().errorText().contains("not available yet"));
+    QVERIFY(!window().controller().busy());
+    window().selectTechnique("dynamic");
+  }
+  void cancelMidRunStopsQuicklyAndKeepsRuns() {
+    const int before = window().runs().rowCount();
+    setSpin(window(), "benchRuns", 100000);
+    window().runSelectedTechnique();
+    QElapsedTimer clock;
+    clock.start();
+    auto* stage = window().findChild<QLabel*>("stage");
+    while (!stage->text().contains("Benchmarking") && clock.elapsed() < 60000) QTest::qWait(20);
+    QVERIFY(stage->text().contains("Benchmarking"));
+    clock.restart();
+    QTest::mouseClick(window().findChild<QPushButton*>("cancelButton"), Qt::LeftButton);
+    QVERIFY(waitIdle(window(), 10000));
+    QVERIFY2(clock.elapsed() < 2000, qPrintable(QString("cancel took %1 ms").arg(clock.elapsed())));
+    QCOMPARE(window().runs().rowCount(), before);
+    QVERIFY(stage->text().contains("Cancelled"));
+    setSpin(window(), "benchRuns", 10);
+  }
+  void corruptModelShowsAMessage() {
+    const std::string before = window().model()->sourcePath();
+    window().openModel(QString::fromStdString(test::fixture("truncated.pt")));
+    QVERIFY(waitIdle(window()));
+    QVERIFY(window().errorText().contains("damaged or truncated"));
+    QCOMPARE(window().model()->sourcePath(), before);  // the loaded model is kept
+    window().openModel(QString::fromStdString(test::fixture("state_dict.pt")));
+    QVERIFY(waitIdle(window()));
+    QVERIFY(window().errorText().contains("torch.jit.save"));
+  }
+  void saveAsWritesTheModelButNeverOverTheOriginal() {
+    const QString out = dir_.filePath("digits_int8.pt");
+    window().saveQuantizedModelTo(0, out);
+    QVERIFY(window().errorText().isEmpty());
+    QVERIFY(Model::load(out.toStdString()).inspect().quantized);
+    window().saveQuantizedModelTo(0, QString::fromStdString(builtinDigitsModelPath()));
+    QVERIFY(window().errorText().contains("Refusing to overwrite"));
+  }
+  void projectSavesAndReopens() {
+    const QString path = dir_.filePath("session.qsproj");
+    window().saveProjectTo(path);
+    MainWindow reopened;
+    reopened.openProject(path);
+    QVERIFY(waitIdle(reopened));
+    QVERIFY2(reopened.errorText().isEmpty(), qPrintable(reopened.errorText()));
+    QCOMPARE(reopened.runs().rowCount(), window().runs().rowCount());
+    for (int c = 0; c < RunsModel::ColumnCount; ++c) QCOMPARE(reopened.runs().cellText(1, c), window().runs().cellText(1, c));
+    QCOMPARE(reopened.charts().plot(ChartPanel::LayerSqnr)->plottableCount(), 1);
+    QVERIFY(reopened.model().has_value());
+    reopened.openProject(QString::fromStdString(test::fixture("features.csv")));
+    QVERIFY(reopened.errorText().contains("not a QuantScope project"));
+  }
+  void cleanupTestCase() { window_.reset(); }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"

@@ -1,0 +1,60 @@
+// Drives the real main window through the demo (open, run dynamic twice, compare) and saves screenshots.
+// Usage: make_screenshots OUT_DIR  (run under xvfb-run, or with QT_QPA_PLATFORM=offscreen)
+#include <QApplication>
+#include <QDir>
+#include <QSettings>
+#include <QElapsedTimer>
+#include <QTableView>
+#include <QTest>
+
+#include "core/runtime_info.h"
+#include "ui/charts.h"
+#include "ui/main_window.h"
+#include "ui/run_controller.h"
+#include "ui/runs_model.h"
+#include "ui/technique_form.h"
+
+#include <QComboBox>
+
+using namespace quantscope::ui;
+
+static bool waitIdle(MainWindow& window, int timeoutMs) {
+  QElapsedTimer clock;
+  clock.start();
+  while (window.controller().busy() && clock.elapsed() < timeoutMs) QTest::qWait(50);
+  QTest::qWait(200);
+  return !window.controller().busy();
+}
+
+int main(int argc, char** argv) {
+  quantscope::reexecWithTunedEnvironment(argc, argv);
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("QuantScopeScreenshots");
+  QSettings().clear();  // start from defaults, not from the last session's parameters
+  const QString out = argc > 1 ? argv[1] : ".";
+  QDir().mkpath(out);
+  MainWindow window;
+  window.resize(1400, 860);
+  window.show();
+  window.openDemo();
+  if (!waitIdle(window, 60000)) return 1;
+  window.selectTechnique("dynamic");
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 300000)) return 1;
+  // A second run with per-channel weights and the qnnpack recipe, to compare.
+  auto* granularity = qobject_cast<QComboBox*>(window.techniqueForm().editor("weight_granularity"));
+  auto* qconfig = qobject_cast<QComboBox*>(window.techniqueForm().editor("qconfig"));
+  granularity->setCurrentText("per_channel");
+  qconfig->setCurrentText("qnnpack");
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 300000)) return 1;
+  auto* table = window.findChild<QTableView*>("runsTable");
+  table->selectAll();
+  QTest::qWait(300);
+  window.grab().save(out + "/main-window.png");
+  window.charts().setCurrentIndex(ChartPanel::AccuracyVsLatency);
+  QTest::qWait(200);
+  window.grab().save(out + "/tradeoff-chart.png");
+  window.exportReportPng(out + "/report.png");
+  return window.errorText().isEmpty() ? 0 : 1;
+}

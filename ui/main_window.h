@@ -1,0 +1,115 @@
+#pragma once
+// QuantScope's main window: model, data, technique and benchmark settings on the left; runs, layers,
+// comparison and charts on the right. All core work runs on RunController's worker thread.
+#include <QMainWindow>
+#include <optional>
+
+#include "core/model.h"
+#include "ui/run_entry.h"
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableView;
+class QTableWidget;
+class QTabWidget;
+class QTextEdit;
+class QMenu;
+
+namespace quantscope::ui {
+
+class ChartPanel;
+class DataSourceWidget;
+class RunController;
+class RunsModel;
+class TechniqueForm;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Actions, public so that tests drive the window as the menus do.
+  void openModel(const QString& path);
+  void openDemo();
+  void runSelectedTechnique();
+  void cancelRun();
+  void saveProjectTo(const QString& path);
+  void openProject(const QString& path);
+  void exportChartTo(int chart, const QString& path, int width, int height);
+  void exportReportPng(const QString& path);
+  void exportReportPdf(const QString& path);
+  void saveQuantizedModelTo(int row, const QString& path);
+  void selectTechnique(const QString& name);
+
+  // State, for tests and the status bar.
+  RunController& controller() const { return *controller_; }
+  RunsModel& runs() const { return *runsModel_; }
+  ChartPanel& charts() const { return *charts_; }
+  TechniqueForm& techniqueForm() const { return *techniqueForm_; }
+  QString errorText() const;
+  QString comparisonText() const;
+  const std::optional<Model>& model() const { return model_; }
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  QWidget* buildControls();
+  QWidget* buildRunBar();
+  QWidget* buildResults();
+  void buildMenus();
+  void showModel(const Model& model, const ModelInfo& info);
+  void showError(const QString& message);
+  void clearError();
+  void setBusy(bool busy);
+  void onProgress(const QString& stage, double fraction, qint64 elapsedMs);
+  void onRunFinished(const RunEntry& entry);
+  void refreshCharts();
+  void refreshComparison();
+  void addRecentFile(const QString& path);
+  void rebuildRecentMenu();
+  void restoreTechniqueParams();
+  void rememberTechniqueParams();
+  int selectedRunRow() const;
+  bool applyInputSpec();
+
+  std::optional<Model> model_;
+  int nextRunId_ = 1;
+  RunController* controller_ = nullptr;
+  RunsModel* runsModel_ = nullptr;
+
+  QLabel* modelSummary_ = nullptr;
+  QLineEdit* inputShape_ = nullptr;
+  QComboBox* inputDtype_ = nullptr;
+  DataSourceWidget* testData_ = nullptr;
+  DataSourceWidget* calibrationData_ = nullptr;
+  QComboBox* technique_ = nullptr;
+  TechniqueForm* techniqueForm_ = nullptr;
+  QSpinBox* threads_ = nullptr;
+  QSpinBox* batch_ = nullptr;
+  QSpinBox* warmup_ = nullptr;
+  QSpinBox* benchRuns_ = nullptr;
+  QPushButton* runButton_ = nullptr;
+  QPushButton* cancelButton_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QLabel* stage_ = nullptr;
+  QLabel* errorBanner_ = nullptr;
+
+  QTabWidget* resultTabs_ = nullptr;
+  QTableView* runsTable_ = nullptr;
+  QTableWidget* layersTable_ = nullptr;
+  QTextEdit* comparison_ = nullptr;
+  ChartPanel* charts_ = nullptr;
+  QComboBox* histogramLayer_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QLabel* runtimeStatus_ = nullptr;
+};
+
+}  // namespace quantscope::ui

@@ -1,0 +1,349 @@
+// What the main window does: open models and projects, run techniques, show results, export.
+#include <QComboBox>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTextEdit>
+
+#include "core/comparison.h"
+#include "core/errors.h"
+#include "core/report_text.h"
+#include "core/technique_registry.h"
+#include "ui/charts.h"
+#include "ui/data_source_widget.h"
+#include "ui/main_window.h"
+#include "ui/project_file.h"
+#include "ui/report_export.h"
+#include "ui/run_controller.h"
+#include "ui/runs_model.h"
+#include "ui/technique_form.h"
+
+namespace quantscope::ui {
+
+// isHidden, not isVisible: a window that was never shown still reports its banner.
+QString MainWindow::errorText() const { return errorBanner_->isHidden() ? QString() : errorBanner_->text(); }
+QString MainWindow::comparisonText() const { return comparison_->toPlainText(); }
+
+void MainWindow::showError(const QString& message) {
+  errorBanner_->setText(message);
+  errorBanner_->show();
+  stage_->setText("Failed; see the message above.");
+  statusBar()->showMessage(message.section('\n', 0, 0), 10000);
+}
+
+void MainWindow::clearError() {
+  errorBanner_->clear();
+  errorBanner_->hide();
+}
+
+void MainWindow::setBusy(bool busy) {
+  runButton_->setEnabled(!busy);
+  cancelButton_->setEnabled(busy);
+  if (!busy && progress_->value() < 1000) progress_->setValue(0);
+}
+
+void MainWindow::openModel(const QString& path) {
+  clearError();
+  if (!controller_->startLoad(path)) return showError("Wait for the current job to finish, or cancel it.");
+  setBusy(true);
+  stage_->setText("Loading " + QFileInfo(path).fileName() + "...");
+}
+
+void MainWindow::openDemo() {
+  openModel(QString::fromStdString(builtinDigitsModelPath()));
+  testData_->setSource("digits:test");
+  calibrationData_->setSource("digits:train");
+}
+
+void MainWindow::showModel(const Model& model, const ModelInfo& info) {
+  if (model_ && model_->sourcePath() != model.sourcePath()) {
+    runsModel_->clear();  // runs belong to the model they were made from
+    refreshCharts();
+  }
+  model_ = model;
+  modelSummary_->setText(QString("<b>%1</b><br>%2 parameters, %3 archive%4")
+                             .arg(QString::fromStdString(model.displayName()).toHtmlEscaped())
+                             .arg(info.parameterCount)
+                             .arg(QString::fromStdString(formatBytes(info.fileBytes)))
+                             .arg(info.quantized ? ", already quantized" : ""));
+  modelSummary_->setToolTip(QString::fromStdString(info.path));
+  inputShape_->setText(info.inputSpec ? QString::fromStdString(info.inputSpec->shapeString()) : QString());
+  inputDtype_->setCurrentText(info.inputSpec && info.inputSpec->dtype == ElementType::Int64 ? "long" : "float");
+  if (!info.inputSpec) showError("This model does not store its input shape: enter it under Model > Input (batch first).");
+  layersTable_->setRowCount(0);
+  for (const auto& layer : info.layers) {
+    const int row = layersTable_->rowCount();
+    layersTable_->insertRow(row);
+    QStringList by;
+    for (const auto& t : layer.quantizableBy) {
+      by << QString::fromStdString(t) + (TechniqueRegistry::instance().find(t).available ? "" : "*");
+    }
+    const QStringList cells{QString::fromStdString(layer.name), QString::fromStdString(layer.type),
+                            QString::number(layer.parameterCount),
+                            QString::fromStdString([&] {
+                              std::string s;
+                              for (const auto& shape : layer.parameterShapes) s += (s.empty() ? "" : ", ") + shape;
+                              return s;
+                            }()),
+                            QString::fromStdString(layer.dtype), by.join(" ")};
+    for (int c = 0; c < cells.size(); ++c) layersTable_->setItem(row, c, new QTableWidgetItem(cells[c]));
+  }
+  layersTable_->setToolTip("* = technique not available yet");
+  stage_->setText("Loaded " + QString::fromStdString(model.displayName()) + ".");
+  if (!model.sourcePath().empty()) addRecentFile(QString::fromStdString(model.sourcePath()));
+}
+
+bool MainWindow::applyInputSpec() {
+  if (!model_) {
+    showError("Open a model first (File > Open, or the built-in demo).");
+    return false;
+  }
+  if (inputShape_->text().trimmed().isEmpty()) {
+    showError("Enter the model's input shape (batch first, e.g. 1x3x224x224) under Model > Input.");
+    return false;
+  }
+  try {
+    model_->setInputSpec(InputSpec::parse(inputShape_->text().trimmed().toStdString(), inputDtype_->currentText().toStdString()));
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+    return false;
+  }
+  return true;
+}
+
+void MainWindow::selectTechnique(const QString& name) {
+  const int index = technique_->findData(name);
+  technique_->setCurrentIndex(index < 0 ? 0 : index);
+  techniqueForm_->setTechnique(TechniqueRegistry::instance().find(technique_->currentData().toString().toStdString()));
+  restoreTechniqueParams();
+}
+
+void MainWindow::runSelectedTechnique() {
+  clearError();
+  if (controller_->busy()) return showError("A job is running; wait for it or cancel it.");
+  if (!applyInputSpec()) return;
+  const TechniqueDescriptor& technique = TechniqueRegistry::instance().find(techniqueForm_->techniqueName());
+  if (!technique.available) return showError(QString::fromStdString(technique.unavailableReason));
+  if (const QString problem = techniqueForm_->validate(); !problem.isEmpty()) return showError(problem);
+  if (testData_->kind() >= DataSourceWidget::Kind::ImageFolder && testData_->location().isEmpty()) {
+    return showError("Choose the test data's file or folder.");
+  }
+  rememberTechniqueParams();
+  RunRequest request{*model_, testData_->source(), std::nullopt, technique.name, techniqueForm_->values(), {}};
+  if (!calibrationData_->sameAsTest()) request.calibrationData = calibrationData_->source();
+  request.options.benchmark.threads = threads_->value();
+  request.options.benchmark.warmupRuns = warmup_->value();
+  request.options.benchmarkRuns = benchRuns_->value();
+  request.options.benchmarkBatch = batch_->value();
+  if (!controller_->startRun(std::move(request), nextRunId_)) return;
+  setBusy(true);
+  progress_->setValue(0);
+  stage_->setText("Starting " + QString::fromStdString(technique.displayName) + "...");
+}
+
+void MainWindow::cancelRun() {
+  if (!controller_->busy()) return;
+  controller_->cancel();
+  stage_->setText("Cancelling...");
+}
+
+void MainWindow::onProgress(const QString& stage, double fraction, qint64 elapsedMs) {
+  progress_->setValue(int(fraction * 1000));
+  QString text = QString("%1 — %2 s elapsed").arg(stage).arg(elapsedMs / 1000.0, 0, 'f', 1);
+  if (fraction > 0.05 && fraction < 1.0) {
+    text += QString(", about %1 s left").arg(elapsedMs / 1000.0 * (1.0 - fraction) / fraction, 0, 'f', 0);
+  }
+  stage_->setText(text);
+}
+
+void MainWindow::onRunFinished(const RunEntry& entry) {
+  nextRunId_ = std::max(nextRunId_, entry.id + 1);
+  runsModel_->add(entry);
+  progress_->setValue(1000);
+  stage_->setText(entry.label() + " done: " + QString::fromStdString(describeAgainstOriginal(entry.result)));
+  runsTable_->selectRow(runsModel_->rowCount() - 1);
+  refreshCharts();
+  statusBar()->showMessage(entry.label() + " finished", 5000);
+}
+
+int MainWindow::selectedRunRow() const {
+  const auto rows = runsTable_->selectionModel()->selectedRows();
+  if (!rows.isEmpty()) return rows.last().row();
+  return runsModel_->rowCount() - 1;
+}
+
+void MainWindow::refreshCharts() {
+  const int detail = selectedRunRow();
+  const auto& runs = runsModel_->runs();
+  // The histogram layer list follows the run whose layers are shown.
+  const QString previous = histogramLayer_->currentText();
+  histogramLayer_->blockSignals(true);
+  histogramLayer_->clear();
+  if (detail >= 0 && detail < int(runs.size())) {
+    for (const auto& layer : runs[size_t(detail)].result.layers) {
+      if (!layer.floatHistogram.empty()) histogramLayer_->addItem(QString::fromStdString(layer.layer));
+    }
+  }
+  if (histogramLayer_->findText(previous) >= 0) histogramLayer_->setCurrentText(previous);
+  histogramLayer_->blockSignals(false);
+  charts_->showRuns(runs, detail, histogramLayer_->currentText());
+}
+
+void MainWindow::refreshComparison() {
+  const auto rows = runsTable_->selectionModel()->selectedRows();
+  if (rows.size() < 2) {
+    comparison_->clear();
+    return;
+  }
+  const auto& runs = runsModel_->runs();
+  std::vector<int> picked;
+  for (const auto& index : rows) picked.push_back(index.row());
+  std::sort(picked.begin(), picked.end());
+  const RunEntry& base = runs[size_t(picked.front())];
+  QString text = "Against " + base.label() + ":\n";
+  for (size_t i = 1; i < picked.size(); ++i) {
+    const RunEntry& other = runs[size_t(picked[i])];
+    text += "  " + other.label() + ": " + QString::fromStdString(describeDelta(base.result, other.result)) + "\n";
+  }
+  text += "\nEach against its fp32 original:\n";
+  for (int row : picked) {
+    text += "  " + runs[size_t(row)].label() + ": " + QString::fromStdString(describeAgainstOriginal(runs[size_t(row)].result)) + "\n";
+  }
+  comparison_->setPlainText(text);
+  resultTabs_->setTabText(1, QString("Compare (%1)").arg(picked.size()));
+}
+
+void MainWindow::exportChartTo(int chart, const QString& path, int width, int height) {
+  clearError();
+  try {
+    exportChart(charts_->plot(ChartPanel::Chart(chart)), path, width, height);
+    statusBar()->showMessage("Saved " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::exportReportPng(const QString& path) {
+  clearError();
+  try {
+    saveReportPng(*charts_, *runsModel_, model_ ? QString::fromStdString(model_->displayName()) : "no model", path);
+    statusBar()->showMessage("Saved " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::exportReportPdf(const QString& path) {
+  clearError();
+  try {
+    saveReportPdf(*charts_, *runsModel_, model_ ? QString::fromStdString(model_->displayName()) : "no model", path);
+    statusBar()->showMessage("Saved " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::saveQuantizedModelTo(int row, const QString& path) {
+  clearError();
+  const auto& runs = runsModel_->runs();
+  if (row < 0 || row >= int(runs.size())) return showError("Select a run whose quantized model to save.");
+  if (!runs[size_t(row)].quantizedModel) {
+    return showError(runs[size_t(row)].label() + " was reopened from a project file and has no model in memory; run it again to save its model.");
+  }
+  try {
+    runs[size_t(row)].quantizedModel->save(path.toStdString());
+    statusBar()->showMessage("Saved " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::saveProjectTo(const QString& path) {
+  clearError();
+  Project project;
+  project.modelPath = model_ ? QString::fromStdString(model_->sourcePath()) : QString();
+  project.inputShape = inputShape_->text();
+  project.inputDtype = inputDtype_->currentText();
+  project.testData = testData_->location();
+  project.calibrationData = calibrationData_->location();
+  project.runs = runsModel_->runs();
+  try {
+    saveProject(project, path);
+    statusBar()->showMessage("Saved project " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::openProject(const QString& path) {
+  clearError();
+  Project project;
+  try {
+    project = loadProject(path);
+  } catch (const Error& e) {
+    return showError(QString::fromStdString(e.fullMessage()));
+  }
+  testData_->setSource(project.testData);
+  calibrationData_->setSource(project.calibrationData.isEmpty() ? "same-as-test" : project.calibrationData);
+  runsModel_->clear();
+  for (const auto& run : project.runs) {
+    runsModel_->add(run);
+    nextRunId_ = std::max(nextRunId_, run.id + 1);
+  }
+  refreshCharts();
+  if (!project.modelPath.isEmpty()) {
+    // Keep the reopened runs when the same model finishes loading.
+    model_.reset();
+    openModel(project.modelPath);
+    connect(controller_, &RunController::modelLoaded, this, [this, shape = project.inputShape, dtype = project.inputDtype] {
+      if (!shape.isEmpty()) inputShape_->setText(shape);
+      inputDtype_->setCurrentText(dtype.isEmpty() ? "float" : dtype);
+    }, Qt::SingleShotConnection);
+  }
+}
+
+void MainWindow::addRecentFile(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("recentFiles").toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  settings.setValue("recentFiles", recent.mid(0, 8));
+  rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value("recentFiles").toStringList();
+  for (const QString& path : recent) recentMenu_->addAction(path, this, [this, path] { openModel(path); });
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::rememberTechniqueParams() {
+  QSettings settings;
+  settings.setValue("technique/last", QString::fromStdString(techniqueForm_->techniqueName()));
+  for (const auto& [key, value] : techniqueForm_->values()) {
+    settings.setValue(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key), QString::fromStdString(value));
+  }
+}
+
+void MainWindow::restoreTechniqueParams() {
+  QSettings settings;
+  ParamValues values;
+  for (const auto& [key, value] : techniqueForm_->values()) {
+    const QString stored = settings.value(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key)).toString();
+    if (!stored.isEmpty()) values[key] = stored.toStdString();
+  }
+  techniqueForm_->setValues(values);
+}
+
+}  // namespace quantscope::ui

@@ -1,0 +1,23 @@
+#pragma once
+// Exports: a chart as PNG/JPG/PDF (vector), a one-image report (charts + summary table) as PNG, a PDF
+// report, and the runs as CSV or JSON. Every file is written atomically.
+#include <QImage>
+#include <QString>
+#include <vector>
+
+#include "ui/charts.h"
+#include "ui/runs_model.h"
+
+class QCustomPlot;
+
+namespace quantscope::ui {
+
+// By the file's suffix: .png, .jpg/.jpeg or .pdf. Throws quantscope::Error on failure.
+void exportChart(QCustomPlot* plot, const QString& path, int width, int height);
+QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, int width = 1800);
+void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path);
+void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path);
+void exportRunsCsv(const RunsModel& runs, const QString& path);
+void exportRunsJson(const RunsModel& runs, const QString& path);
+
+}  // namespace quantscope::ui

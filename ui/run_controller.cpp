@@ -1,0 +1,103 @@
+#include "ui/run_controller.h"
+
+#include <QMetaObject>
+#include <QThread>
+
+#include "core/errors.h"
+
+namespace quantscope::ui {
+
+RunController::RunController(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<quantscope::ui::RunEntry>("quantscope::ui::RunEntry");
+  qRegisterMetaType<quantscope::Model>("quantscope::Model");
+  qRegisterMetaType<quantscope::ModelInfo>("quantscope::ModelInfo");
+}
+
+RunController::~RunController() {
+  cancel();
+  waitForIdle();
+}
+
+void RunController::waitForIdle() {
+  if (thread_) thread_->wait();
+}
+
+Progress RunController::makeProgress() {
+  Progress progress;
+  progress.cancelFlag = &cancel_;
+  auto last = lastProgressMs_;
+  const QElapsedTimer clock = clock_;
+  progress.onUpdate = [this, last, clock](const std::string& stage, double fraction) {
+    // At most ~20 updates a second reach the GUI thread, plus the last one of each job.
+    const qint64 now = clock.elapsed();
+    if (fraction < 1.0 && now - last->load() < 50) return;
+    last->store(now);
+    QMetaObject::invokeMethod(this, [this, s = QString::fromStdString(stage), fraction, now] {
+      Q_EMIT progressChanged(s, fraction, now);
+    }, Qt::QueuedConnection);
+  };
+  return progress;
+}
+
+bool RunController::start(std::function<void()> job) {
+  if (busy_) return false;
+  if (thread_) {
+    thread_->wait();
+    delete thread_;
+  }
+  busy_ = true;
+  cancel_.store(false);
+  clock_.start();
+  lastProgressMs_->store(-1000);
+  thread_ = QThread::create([this, job = std::move(job)] {
+    try {
+      job();
+    } catch (const CancelledError&) {
+      QMetaObject::invokeMethod(this, [this] { Q_EMIT cancelled(); }, Qt::QueuedConnection);
+    } catch (const Error& e) {
+      QMetaObject::invokeMethod(this, [this, m = QString::fromStdString(e.fullMessage())] { Q_EMIT failed(m); },
+                                Qt::QueuedConnection);
+    } catch (const std::exception& e) {
+      QMetaObject::invokeMethod(this, [this, m = QString("Unexpected error: ") + e.what()] { Q_EMIT failed(m); },
+                                Qt::QueuedConnection);
+    }
+    QMetaObject::invokeMethod(this, [this] {
+      busy_ = false;
+      Q_EMIT idle();
+    }, Qt::QueuedConnection);
+  });
+  thread_->start();
+  return true;
+}
+
+bool RunController::startRun(RunRequest request, int runId) {
+  return start([this, request = std::move(request), runId] {
+    const Progress progress = makeProgress();
+    progress.update("Loading data", 0.0);
+    const Dataset test = Dataset::load(request.testData, request.model.inputSpec());
+    std::optional<Dataset> calibration;
+    RunOptions options = request.options;
+    if (request.calibrationData) {
+      calibration = Dataset::load(*request.calibrationData, request.model.inputSpec());
+      options.calibrationData = &*calibration;
+    }
+    RunEntry entry;
+    entry.id = runId;
+    entry.result = quantize_and_evaluate(request.model, test, request.technique, request.params, options, progress,
+                                         &entry.quantizedModel);
+    QMetaObject::invokeMethod(this, [this, entry] { Q_EMIT runFinished(entry); }, Qt::QueuedConnection);
+  });
+}
+
+bool RunController::startLoad(const QString& path) {
+  return start([this, p = path.toStdString()] {
+    makeProgress().update("Loading " + p, 0.0);
+    Model model = Model::load(p);
+    if (model.inputSpec()) model.checkInput(*model.inputSpec());
+    // Inspection serializes the model to measure it: worker-thread work for large models.
+    const ModelInfo info = model.inspect();
+    QMetaObject::invokeMethod(this, [this, model, info] { Q_EMIT modelLoaded(model, info); }, Qt::QueuedConnection);
+  });
+}
+
+}  // namespace quantscope::ui

@@ -1,0 +1,59 @@
+#pragma once
+// Runs core jobs on a worker thread: loading a model and quantize-and-evaluate runs. The GUI thread only
+// receives signals (progress, result, error); cancel is a plain method so it works while a job is busy.
+#include <QElapsedTimer>
+#include <QObject>
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "core/dataset.h"
+#include "core/model.h"
+#include "core/workflow.h"
+#include "ui/run_entry.h"
+
+namespace quantscope::ui {
+
+struct RunRequest {
+  Model model;
+  DataSource testData;
+  std::optional<DataSource> calibrationData;  // empty: the test data
+  std::string technique;
+  ParamValues params;
+  RunOptions options;
+};
+
+class RunController : public QObject {
+  Q_OBJECT
+ public:
+  explicit RunController(QObject* parent = nullptr);
+  ~RunController() override;
+
+  bool busy() const { return busy_; }
+  // Each returns false (and does nothing) when a job is already running.
+  bool startRun(RunRequest request, int runId);
+  bool startLoad(const QString& path);
+  void cancel() { cancel_.store(true); }
+  // Blocks until the current job has ended; for shutdown and tests.
+  void waitForIdle();
+
+ Q_SIGNALS:
+  void progressChanged(const QString& stage, double fraction, qint64 elapsedMs);
+  void runFinished(const quantscope::ui::RunEntry& entry);
+  void modelLoaded(const quantscope::Model& model, const quantscope::ModelInfo& info);
+  void failed(const QString& message);
+  void cancelled();
+  void idle();
+
+ private:
+  bool start(std::function<void()> job);
+  Progress makeProgress();
+
+  std::atomic<bool> cancel_{false};
+  bool busy_ = false;
+  QElapsedTimer clock_;
+  std::shared_ptr<std::atomic<qint64>> lastProgressMs_ = std::make_shared<std::atomic<qint64>>(0);
+  class QThread* thread_ = nullptr;
+};
+
+}  // namespace quantscope::ui

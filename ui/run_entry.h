@@ -1,0 +1,20 @@
+#pragma once
+// One finished run as the window keeps it: the measured record, and the quantized model for Save As
+// (absent for runs reopened from a project file).
+#include <QString>
+#include <optional>
+
+#include "core/model.h"
+#include "core/workflow.h"
+
+namespace quantscope::ui {
+
+struct RunEntry {
+  int id = 0;
+  RunResult result;
+  std::optional<Model> quantizedModel;
+
+  QString label() const { return QString("#%1 %2").arg(id).arg(QString::fromStdString(result.technique)); }
+};
+
+}  // namespace quantscope::ui
