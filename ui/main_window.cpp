@@ -267,8 +267,21 @@ QWidget* MainWindow::buildResults() {
   exportChart->setToolTip("Save the visible chart as PNG, JPG or PDF (vector).");
   auto* exportReport = new QPushButton("Report image...");
   exportReport->setToolTip("One PNG with the main charts and the summary table (Ctrl+E).");
+  auto* exportWidth = new QSpinBox;
+  exportWidth->setRange(200, 8000);
+  exportWidth->setValue(1600);
+  exportWidth->setSuffix(" px");
+  exportWidth->setToolTip("Width of an exported chart.");
+  auto* exportHeight = new QSpinBox;
+  exportHeight->setRange(200, 8000);
+  exportHeight->setValue(1000);
+  exportHeight->setSuffix(" px");
+  exportHeight->setToolTip("Height of an exported chart.");
   chartBar->addWidget(new QLabel("Histogram layer"));
   chartBar->addWidget(histogramLayer_, 1);
+  chartBar->addWidget(exportWidth);
+  chartBar->addWidget(new QLabel("x"));
+  chartBar->addWidget(exportHeight);
   chartBar->addWidget(exportChart);
   chartBar->addWidget(exportReport);
   chartLayout->addLayout(chartBar);
@@ -285,9 +298,9 @@ QWidget* MainWindow::buildResults() {
     if (histogramLayer_->signalsBlocked()) return;
     refreshCharts();
   });
-  connect(exportChart, &QPushButton::clicked, this, [this] {
+  connect(exportChart, &QPushButton::clicked, this, [this, exportWidth, exportHeight] {
     const QString path = QFileDialog::getSaveFileName(this, "Export chart", "chart.png", "PNG (*.png);;JPEG (*.jpg);;PDF (*.pdf)");
-    if (!path.isEmpty()) exportChartTo(charts_->currentIndex(), path, 1600, 1000);
+    if (!path.isEmpty()) exportChartTo(charts_->currentIndex(), path, exportWidth->value(), exportHeight->value());
   });
   connect(exportReport, &QPushButton::clicked, this, [this] {
     const QString path = QFileDialog::getSaveFileName(this, "Export report image", "quantscope-report.png", "PNG (*.png)");

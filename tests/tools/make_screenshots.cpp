@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   const QString out = argc > 1 ? argv[1] : ".";
   QDir().mkpath(out);
   MainWindow window;
-  window.resize(1400, 860);
+  window.resize(1366, 768);
   window.show();
   window.openDemo();
   if (!waitIdle(window, 60000)) return 1;
