@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/technique_registry.h"
 
@@ -252,16 +253,10 @@ std::map<std::string, int> Model::graphOperators() const {
   auto graph = impl_->module.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
   std::map<std::string, int> counts;
-  std::vector<torch::jit::Block*> blocks{graph->block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (torch::jit::Node* node : block->nodes()) {
-      const std::string kind = node->kind().toQualString();
-      if (kind.rfind("prim::", 0) != 0) ++counts[kind];
-      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
-    }
-  }
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    const std::string kind = node->kind().toQualString();
+    if (kind.rfind("prim::", 0) != 0) ++counts[kind];
+  });
   return counts;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/metrics.h"
 
@@ -23,24 +24,17 @@ std::string formatScale(double value) {
 // Float tensors the final graph still computes with (frozen weights are constants), with the op using each.
 std::vector<std::pair<torch::Tensor, std::string>> floatConstantsInUse(const torch::jit::Module& quantized) {
   std::vector<std::pair<torch::Tensor, std::string>> found;
-  auto graph = quantized.get_method("forward").graph();
-  std::vector<torch::jit::Block*> blocks{graph->block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (torch::jit::Node* node : block->nodes()) {
-      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
-      if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
-      const auto value = torch::jit::toIValue(node->output());
-      if (!value || !value->isTensor() || value->toTensor().is_quantized()) continue;
-      for (const auto& use : node->output()->uses()) {
-        const std::string kind = use.user->kind().toQualString();
-        if (kind.find("prepack") == std::string::npos && kind.find("quantize") == std::string::npos) {
-          found.emplace_back(value->toTensor(), kind);
-        }
+  forEachNode(quantized.get_method("forward").graph(), [&](torch::jit::Node* node) {
+    if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) return;
+    const auto value = torch::jit::toIValue(node->output());
+    if (!value || !value->isTensor() || value->toTensor().is_quantized()) return;
+    for (const auto& use : node->output()->uses()) {
+      const std::string kind = use.user->kind().toQualString();
+      if (kind.find("prepack") == std::string::npos && kind.find("quantize") == std::string::npos) {
+        found.emplace_back(value->toTensor(), kind);
       }
     }
-  }
+  });
   return found;
 }
 

@@ -78,6 +78,7 @@ class MainWindow : public QMainWindow {
   void restoreTechniqueParams();
   void rememberTechniqueParams();
   int selectedRunRow() const;
+  void exportReport(const QString& path, bool pdf);
   bool applyInputSpec();
 
   std::optional<Model> model_;

@@ -233,25 +233,19 @@ void MainWindow::exportChartTo(int chart, const QString& path, int width, int he
   }
 }
 
-void MainWindow::exportReportPng(const QString& path) {
+void MainWindow::exportReport(const QString& path, bool pdf) {
   clearError();
+  const QString modelName = model_ ? QString::fromStdString(model_->displayName()) : "no model";
   try {
-    saveReportPng(*charts_, *runsModel_, model_ ? QString::fromStdString(model_->displayName()) : "no model", path);
+    pdf ? saveReportPdf(*charts_, *runsModel_, modelName, path) : saveReportPng(*charts_, *runsModel_, modelName, path);
     statusBar()->showMessage("Saved " + path, 5000);
   } catch (const Error& e) {
     showError(QString::fromStdString(e.fullMessage()));
   }
 }
 
-void MainWindow::exportReportPdf(const QString& path) {
-  clearError();
-  try {
-    saveReportPdf(*charts_, *runsModel_, model_ ? QString::fromStdString(model_->displayName()) : "no model", path);
-    statusBar()->showMessage("Saved " + path, 5000);
-  } catch (const Error& e) {
-    showError(QString::fromStdString(e.fullMessage()));
-  }
-}
+void MainWindow::exportReportPng(const QString& path) { exportReport(path, /*pdf=*/false); }
+void MainWindow::exportReportPdf(const QString& path) { exportReport(path, /*pdf=*/true); }
 
 void MainWindow::saveQuantizedModelTo(int row, const QString& path) {
   clearError();

@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include "core/errors.h"
+#include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/observers.h"
 #include "core/internal/qconfig_recipe.h"
@@ -34,19 +35,13 @@ void requireFp16DynamicKernels() {
 // The kernels take reduce_range as an argument; the recipe decides it, as nn.quantized.dynamic.Linear does.
 int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceRange) {
   int kernels = 0;
-  std::vector<torch::jit::Block*> blocks{graph->block()};
-  while (!blocks.empty()) {
-    torch::jit::Block* block = blocks.back();
-    blocks.pop_back();
-    for (torch::jit::Node* node : block->nodes()) {
-      for (torch::jit::Block* sub : node->blocks()) blocks.push_back(sub);
-      if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) continue;
-      ++kernels;
-      if (node->inputs().size() < 3) continue;
-      torch::jit::WithInsertPoint insertPoint(node);
-      node->replaceInput(2, graph->insertConstant(reduceRange));
-    }
-  }
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) return;
+    ++kernels;
+    if (node->inputs().size() < 3) return;
+    torch::jit::WithInsertPoint insertPoint(node);
+    node->replaceInput(2, graph->insertConstant(reduceRange));
+  });
   return kernels;
 }
 
