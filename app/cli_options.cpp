@@ -1,6 +1,7 @@
 #include "app/cli_options.h"
 
 #include <QStringList>
+#include <algorithm>
 
 #include "core/errors.h"
 
@@ -34,6 +35,11 @@ void addBenchmarkOptions(QCommandLineParser& parser) {
 void addTechniqueOptions(QCommandLineParser& parser) {
   parser.addOption({"technique", "Quantization technique (see the list below).", "name", "dynamic"});
   parser.addOption({"param", "Technique parameter key=value; repeatable.", "key=value"});
+  parser.addOption({"calib-data", "Calibration data for static/fx (same forms as --data).", "source"});
+  // Shortcuts for the parameters every post-training technique has; the same as --param key=value.
+  parser.addOption({"calib-samples", "Same as --param calib_samples=N.", "n"});
+  parser.addOption({"observer", "Same as --param observer=NAME.", "name"});
+  parser.addOption({"qconfig", "Same as --param qconfig=NAME.", "name"});
 }
 
 int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum) {
@@ -84,6 +90,14 @@ DataSource dataSource(const QCommandLineParser& parser) {
   return source;
 }
 
+std::optional<DataSource> calibrationSource(const QCommandLineParser& parser) {
+  if (!parser.isSet("calib-data")) return std::nullopt;
+  DataSource source = dataSource(parser);
+  source.location = parser.value("calib-data").toStdString();
+  source.maxSamples = 0;  // calib_samples decides
+  return source;
+}
+
 BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser) {
   BenchmarkOptions options;
   options.threads = intOption(parser, "threads", 2, 1);
@@ -96,6 +110,12 @@ ParamValues techniqueParams(const QCommandLineParser& parser) {
   for (const QString& assignment : parser.values("param")) {
     const auto [key, value] = parseParamAssignment(assignment.toStdString());
     params[key] = value;
+  }
+  for (const char* shortcut : {"calib-samples", "observer", "qconfig"}) {
+    if (!parser.isSet(shortcut)) continue;
+    std::string key = shortcut;
+    std::replace(key.begin(), key.end(), '-', '_');
+    params[key] = parser.value(shortcut).toStdString();
   }
   return params;
 }

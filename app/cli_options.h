@@ -18,6 +18,8 @@ void addTechniqueOptions(QCommandLineParser& parser);
 // Loads the model and applies --input-shape / --input-dtype.
 Model loadModel(const QCommandLineParser& parser, const QString& path);
 DataSource dataSource(const QCommandLineParser& parser);
+// --calib-data with the same image/CSV options as --data; empty when not given.
+std::optional<DataSource> calibrationSource(const QCommandLineParser& parser);
 BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser);
 int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum);
 ParamValues techniqueParams(const QCommandLineParser& parser);

@@ -143,15 +143,20 @@ int commandQuantize(const QStringList& args) {
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
   std::optional<Model> quantized;
+  std::optional<Dataset> calibration;
+  if (const auto source = cli::calibrationSource(parser)) calibration = Dataset::load(*source, model.inputSpec());
   if (parser.isSet("evaluate") || parser.isSet("data")) {
     const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
-    const RunResult result = quantize_and_evaluate(model, data, technique, params, runOptions(parser), stderrProgress(), &quantized);
+    RunOptions options = runOptions(parser);
+    if (calibration) options.calibrationData = &*calibration;
+    const RunResult result = quantize_and_evaluate(model, data, technique, params, options, stderrProgress(), &quantized);
     quantized->save(parser.value("output").toStdString());
     printRun(parser, result);
   } else {
     configureRuntime(cli::benchmarkOptions(parser).threads);
     if (model.inputSpec()) model.checkInput(*model.inputSpec());
-    const QuantizationOutcome outcome = prepare_model_for_quantization(model, technique, params, nullptr, stderrProgress());
+    const QuantizationOutcome outcome = prepare_model_for_quantization(
+        model, technique, params, calibration ? &*calibration : nullptr, stderrProgress());
     outcome.model.save(parser.value("output").toStdString());
     RunResult summary;  // sizes and layers only: nothing was evaluated
     summary.technique = outcome.technique;

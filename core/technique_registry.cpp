@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/techniques/dynamic_quantization.h"
+#include "core/techniques/graph_mode_quantization.h"
 
 namespace quantscope {
 namespace {
@@ -70,22 +71,34 @@ TechniqueRegistry::TechniqueRegistry() {
   techniques_.push_back(std::move(dynamic));
 
   const std::vector<std::string> convAndLinear{"Conv1d", "Conv2d", "Conv3d", "Linear"};
-  techniques_.push_back(notYetBuilt(
-      "static", "static_quantization", "Static (post-training) quantization",
-      "int8 weights and activations; activation ranges calibrated on sample data.",
-      {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe (observers, per-channel)."},
-       {"calib_samples", ParamType::Int, "256", 1, 100000, {}, "Calibration samples."}},
-      convAndLinear));
+  TechniqueDescriptor staticTechnique;
+  staticTechnique.name = "static";
+  staticTechnique.apiFunction = "static_quantization";
+  staticTechnique.displayName = "Static (post-training) quantization";
+  staticTechnique.summary = "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager "
+                            "semantics); activation ranges calibrated on sample data.";
+  staticTechnique.params = staticQuantizationParams();
+  staticTechnique.layerTypes = convAndLinear;
+  staticTechnique.available = true;
+  staticTechnique.needsCalibration = true;
+  staticTechnique.run = runStaticQuantization;
+  techniques_.push_back(std::move(staticTechnique));
   techniques_.push_back(notYetBuilt(
       "qat", "quantization_aware_training", "Quantization-aware training",
       "Fine-tunes with simulated int8 (fake quantization) so the model adapts to it.",
       {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}}, convAndLinear));
-  techniques_.push_back(notYetBuilt(
-      "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
-      "Quantizes the whole graph automatically: fusion, int8 through relu/add/pool, calibrated.",
-      {{"example_inputs", ParamType::Text, "", 0, 0, {}, "Example input shape, e.g. 1x3x224x224."},
-       {"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}},
-      convAndLinear));
+  TechniqueDescriptor fx;
+  fx.name = "fx";
+  fx.apiFunction = "fx_graph_mode_quantization";
+  fx.displayName = "Graph-mode (FX) quantization";
+  fx.summary = "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; "
+               "calibrated on sample data.";
+  fx.params = graphModeQuantizationParams();
+  fx.layerTypes = convAndLinear;
+  fx.available = true;
+  fx.needsCalibration = true;
+  fx.run = runGraphModeQuantization;
+  techniques_.push_back(std::move(fx));
   techniques_.push_back(notYetBuilt(
       "mixed", "mixed_precision_quantization", "Mixed-precision quantization",
       "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",

@@ -41,6 +41,7 @@ struct TechniqueDescriptor {
   std::vector<ParamSpec> params;
   std::vector<std::string> layerTypes;  // module types it quantizes ("Linear", "Conv2d", ...)
   bool available = false;
+  bool needsCalibration = false;  // calibrates on (or trains with) the calibration data
   std::string unavailableReason;  // shown instead of running, when not available
   TechniqueFunction run;
 };

@@ -1,0 +1,243 @@
+#include "core/internal/calibration.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+
+namespace quantscope {
+namespace {
+
+constexpr int64_t kHistogramBins = 2048;  // as HistogramObserver
+constexpr int64_t kQUInt8 = static_cast<int64_t>(c10::ScalarType::QUInt8);
+
+const char* const kObserverSource = R"JIT(
+def forward(self, x):
+    if x.numel() == 0:
+        return x
+    y = x.detach().float()
+    if self.mode == 0:
+        if self.ch_axis >= 0:
+            z = y.transpose(0, self.ch_axis).flatten(1)
+            current_min = torch.amin(z, 1)
+            current_max = torch.amax(z, 1)
+        else:
+            current_min = torch.min(y).reshape([1])
+            current_max = torch.max(y).reshape([1])
+        if self.batches == 0:
+            self.min_val = current_min
+            self.max_val = current_max
+        elif self.averaging_constant > 0.0:
+            self.min_val = self.min_val + self.averaging_constant * (current_min - self.min_val)
+            self.max_val = self.max_val + self.averaging_constant * (current_max - self.max_val)
+        else:
+            self.min_val = torch.min(current_min, self.min_val)
+            self.max_val = torch.max(current_max, self.max_val)
+        self.batches = self.batches + 1
+    elif self.mode == 1:
+        self.histogram = self.histogram + torch.histc(y, self.bins, self.hist_min, self.hist_max)
+    return x
+
+def calculate_qparams(self):
+    return (self.qscale, self.qzero)
+)JIT";
+
+// ObserverBase._calculate_qparams for a min/max pair (tensors of one element, or one per channel).
+std::pair<torch::Tensor, torch::Tensor> qparamsFromRange(torch::Tensor minVal, torch::Tensor maxVal, int64_t dtype,
+                                                         bool symmetric, int64_t qmin, int64_t qmax) {
+  const double eps = std::numeric_limits<float>::epsilon();
+  torch::Tensor minNeg = torch::clamp_max(minVal, 0.0), maxPos = torch::clamp_min(maxVal, 0.0);
+  torch::Tensor scale, zeroPoint = torch::zeros(minNeg.sizes(), torch::kLong);
+  if (symmetric) {
+    maxPos = torch::max(-minNeg, maxPos);
+    scale = torch::clamp_min(maxPos / (double(qmax - qmin) / 2.0), eps);
+    if (dtype == kQUInt8) zeroPoint += (qmin + qmax + 1) / 2;
+  } else {
+    scale = torch::clamp_min((maxPos - minNeg) / double(qmax - qmin), eps);
+    zeroPoint = torch::clamp(qmin - torch::round(minNeg / scale).to(torch::kLong), qmin, qmax);
+  }
+  return {scale.to(torch::kFloat), zeroPoint};
+}
+
+double histogramNorm(double deltaBegin, double deltaEnd, double density) {
+  return density * (deltaEnd * deltaEnd * deltaEnd - deltaBegin * deltaBegin * deltaBegin) / 3.0;
+}
+
+// HistogramObserver._compute_quantization_error.
+double quantizationError(const std::vector<double>& histogram, double binWidth, int64_t startBin, int64_t endBin,
+                         int64_t destinationBins) {
+  const auto bins = static_cast<int64_t>(histogram.size());
+  const double dstBinWidth = binWidth * double(endBin - startBin + 1) / double(destinationBins);
+  if (dstBinWidth == 0.0) return 0.0;
+  double norm = 0;
+  for (int64_t src = 0; src < bins; ++src) {
+    const double density = histogram[size_t(src)] / binWidth;
+    if (density == 0) continue;
+    const double srcBegin = double(src - startBin) * binWidth, srcEnd = srcBegin + binWidth;
+    const double dstOfBegin = std::clamp(std::floor(srcBegin / dstBinWidth), 0.0, double(destinationBins - 1));
+    const double dstOfEnd = std::clamp(std::floor(srcEnd / dstBinWidth), 0.0, double(destinationBins - 1));
+    const double dstOfBeginCenter = (dstOfBegin + 0.5) * dstBinWidth;
+    norm += histogramNorm(srcBegin - dstOfBeginCenter, dstBinWidth / 2, density);
+    norm += (dstOfEnd - dstOfBegin - 1) * histogramNorm(-dstBinWidth / 2, dstBinWidth / 2, density);
+    const double dstOfEndCenter = dstOfEnd * dstBinWidth + dstBinWidth / 2;
+    norm += histogramNorm(-dstBinWidth / 2, srcEnd - dstOfEndCenter, density);
+  }
+  return norm;
+}
+
+std::pair<double, double> percentileRange(const std::vector<double>& histogram, double minVal, double maxVal,
+                                          double percentile) {
+  double total = 0;
+  for (double c : histogram) total += c;
+  const double binWidth = (maxVal - minVal) / double(histogram.size());
+  const double lowTarget = total * (100.0 - percentile) / 100.0, highTarget = total * percentile / 100.0;
+  double sum = 0;
+  size_t low = 0, high = histogram.size() - 1;
+  for (size_t i = 0; i < histogram.size(); ++i) {
+    sum += histogram[i];
+    if (sum <= lowTarget) low = i + 1;
+    if (sum < highTarget) high = i + 1;
+  }
+  high = std::min(high, histogram.size() - 1);
+  return {minVal + binWidth * double(low), minVal + binWidth * double(high + 1)};
+}
+
+std::vector<torch::jit::Module> observersOf(torch::jit::Module& module) {
+  std::vector<torch::jit::Module> found;
+  for (const auto& sub : module.named_modules()) {
+    const auto& name = sub.value.type()->name();
+    if (name && name->name().find("CalibrationObserver") != std::string::npos) found.push_back(sub.value);
+  }
+  return found;
+}
+
+}  // namespace
+
+ObserverKind parseObserverKind(const std::string& name) {
+  if (name == "minmax") return ObserverKind::MinMax;
+  if (name == "moving_average_minmax") return ObserverKind::MovingAverageMinMax;
+  if (name == "histogram") return ObserverKind::Histogram;
+  if (name == "percentile") return ObserverKind::Percentile;
+  throw Error("Unknown observer '" + name + "'.", "Use minmax, moving_average_minmax, histogram or percentile.");
+}
+
+torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& s) {
+  auto unit = std::make_shared<torch::jit::CompilationUnit>();
+  torch::jit::Module m(c10::QualifiedName("__torch__.quantscope.observers.CalibrationObserver"), unit, true);
+  m.register_attribute("training", c10::BoolType::get(), false);
+  m.register_attribute("dtype", c10::IntType::get(), s.dtype);
+  const int64_t qscheme = s.perChannel ? (s.symmetric ? 3 : 1) : (s.symmetric ? 2 : 0);
+  m.register_attribute("qscheme", c10::IntType::get(), qscheme);
+  m.register_attribute("ch_axis", c10::IntType::get(), int64_t{s.perChannel ? 0 : -1});
+  m.register_attribute("is_weight", c10::BoolType::get(), s.isWeight);
+  m.register_attribute("reduce_range", c10::BoolType::get(), s.reduceRange);
+  m.register_attribute("observer_kind", c10::IntType::get(), static_cast<int64_t>(s.kind));
+  m.register_attribute("percentile", c10::FloatType::get(), s.percentile);
+  m.register_attribute("averaging_constant", c10::FloatType::get(),
+                       s.kind == ObserverKind::MovingAverageMinMax ? 0.01 : 0.0);
+  m.register_attribute("mode", c10::IntType::get(), int64_t{0});
+  m.register_attribute("batches", c10::IntType::get(), int64_t{0});
+  m.register_attribute("bins", c10::IntType::get(), kHistogramBins);
+  m.register_attribute("hist_min", c10::FloatType::get(), 0.0);
+  m.register_attribute("hist_max", c10::FloatType::get(), 0.0);
+  m.register_buffer("min_val", torch::zeros({1}));
+  m.register_buffer("max_val", torch::zeros({1}));
+  m.register_buffer("histogram", torch::zeros({kHistogramBins}));
+  m.register_buffer("qscale", torch::ones({1}));
+  m.register_buffer("qzero", torch::zeros({1}, torch::kLong));
+  m.define(kObserverSource);
+  return m;
+}
+
+std::pair<double, double> histogramL2Range(const std::vector<double>& histogram, double minVal, double maxVal,
+                                           int64_t destinationBins) {
+  const auto bins = static_cast<int64_t>(histogram.size());
+  const double binWidth = (maxVal - minVal) / double(bins);
+  std::vector<double> cumulative(histogram.size());
+  double total = 0;
+  for (size_t i = 0; i < histogram.size(); ++i) cumulative[i] = (total += histogram[i]);
+  const double stepSize = 1e-5;
+  double alpha = 0.0, beta = 1.0, normMin = std::numeric_limits<double>::infinity();
+  int64_t startBin = 0, endBin = bins - 1;
+  while (alpha < beta) {
+    const double nextAlpha = alpha + stepSize, nextBeta = beta - stepSize;
+    int64_t l = startBin, r = endBin;
+    while (l < endBin && cumulative[size_t(l)] < nextAlpha * total) ++l;
+    while (r > startBin && cumulative[size_t(r)] > nextBeta * total) --r;
+    int64_t nextStart = startBin, nextEnd = endBin;
+    if ((l - startBin) > (endBin - r)) {
+      nextStart = l;
+      alpha = nextAlpha;
+    } else {
+      nextEnd = r;
+      beta = nextBeta;
+    }
+    if (nextStart == startBin && nextEnd == endBin) continue;
+    const double norm = quantizationError(histogram, binWidth, nextStart, nextEnd, destinationBins);
+    if (norm > normMin) break;
+    normMin = norm;
+    startBin = nextStart;
+    endBin = nextEnd;
+  }
+  return {minVal + binWidth * double(startBin), minVal + binWidth * double(endBin + 1)};
+}
+
+void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize, const Progress& progress) {
+  std::vector<torch::jit::Module> observers = observersOf(observed);
+  if (observers.empty()) {
+    throw Error("The model has no layer that static quantization can quantize (no Conv or Linear reached by the "
+                "graph); nothing was written.");
+  }
+  bool needsHistogram = false;
+  for (auto& o : observers) {
+    const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
+    needsHistogram |= !o.attr("is_weight").toBool() && (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile);
+  }
+  const int passes = needsHistogram ? 2 : 1;
+  torch::InferenceMode inference;
+  const int64_t n = inputs.size(0);
+  for (int pass = 0; pass < passes; ++pass) {
+    if (pass == 1) {
+      // The histogram pass spans each activation's whole observed range, known after the first pass.
+      for (auto& o : observers) {
+        const bool weight = o.attr("is_weight").toBool();
+        o.setattr("mode", int64_t{weight ? 2 : 1});
+        if (weight || o.attr("batches").toInt() == 0) continue;
+        o.setattr("hist_min", o.attr("min_val").toTensor().item<double>());
+        o.setattr("hist_max", o.attr("max_val").toTensor().item<double>());
+      }
+    }
+    for (int64_t start = 0; start < n; start += batchSize) {
+      progress.update(pass == 0 ? "Calibrating: activation ranges" : "Calibrating: activation histograms",
+                      (double(pass) + double(start) / double(n)) / passes);
+      observed.forward({inputs.slice(0, start, std::min(n, start + batchSize))});
+    }
+  }
+  for (auto& o : observers) {
+    if (o.attr("batches").toInt() == 0) continue;  // a branch calibration never took
+    const int64_t dtype = o.attr("dtype").toInt();
+    const bool reduce = o.attr("reduce_range").toBool();
+    int64_t qmin = dtype == kQUInt8 ? 0 : -128, qmax = dtype == kQUInt8 ? 255 : 127;
+    if (reduce) qmin = dtype == kQUInt8 ? 0 : -64, qmax = dtype == kQUInt8 ? 127 : 63;
+    torch::Tensor minVal = o.attr("min_val").toTensor(), maxVal = o.attr("max_val").toTensor();
+    const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
+    if (!o.attr("is_weight").toBool() && (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile)) {
+      const torch::Tensor h = o.attr("histogram").toTensor().to(torch::kDouble).contiguous();
+      const std::vector<double> histogram(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+      const double lo = minVal.item<double>(), hi = maxVal.item<double>();
+      if (hi > lo) {
+        const auto [newMin, newMax] = kind == ObserverKind::Histogram
+                                          ? histogramL2Range(histogram, lo, hi, 256)
+                                          : percentileRange(histogram, lo, hi, o.attr("percentile").toDouble());
+        minVal = torch::full({1}, newMin);
+        maxVal = torch::full({1}, newMax);
+      }
+    }
+    const int64_t qscheme = o.attr("qscheme").toInt();
+    auto [scale, zeroPoint] = qparamsFromRange(minVal, maxVal, dtype, qscheme == 2 || qscheme == 3, qmin, qmax);
+    o.setattr("qscale", scale);
+    o.setattr("qzero", zeroPoint);
+  }
+}
+
+}  // namespace quantscope

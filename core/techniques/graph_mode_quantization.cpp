@@ -1,0 +1,169 @@
+// Mirrors torch.ao.quantization.quantize_jit on LibTorch's own passes: dedup module uses, fold conv-bn,
+// insert observers, calibrate, insert quant-dequant, finalize (fusing conv+relu, prepacking weights).
+#include "core/techniques/graph_mode_quantization.h"
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/fold_conv_bn.h>
+#include <torch/csrc/jit/passes/quantization/dedup_module_uses.h>
+#include <torch/csrc/jit/passes/quantization/finalize.h>
+#include <torch/csrc/jit/passes/quantization/insert_observers.h>
+#include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
+
+#include "core/dataset.h"
+#include "core/errors.h"
+#include "core/internal/calibration.h"
+#include "core/internal/dataset_impl.h"
+#include "core/internal/graph_walk.h"
+#include "core/internal/model_impl.h"
+#include "core/internal/qconfig_recipe.h"
+#include "core/internal/weight_report.h"
+#include "core/runtime_info.h"
+
+namespace quantscope {
+namespace {
+
+enum class Scope { WholeGraph, EachModule };
+
+const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
+
+std::vector<ParamSpec> commonParams() {
+  return {
+      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
+       "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, qnnpack "
+       "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
+      {"observer", ParamType::Choice, "default", 0, 0,
+       {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
+       "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). histogram minimizes "
+       "the L2 quantization error; percentile clips outliers; minmax keeps every value."},
+      {"calib_samples", ParamType::Int, "256", 1, 1000000, {},
+       "Calibration samples taken from the calibration data (all of it when it has fewer)."},
+      {"percentile", ParamType::Float, "99.99", 90.0, 100.0, {}, "Upper percentile kept by the percentile observer."},
+  };
+}
+
+torch::jit::QConfig makeQConfig(const QConfigRecipe& recipe, ObserverKind activationKind, double percentile) {
+  CalibrationObserverSpec activation;
+  activation.dtype = static_cast<int64_t>(c10::ScalarType::QUInt8);
+  activation.reduceRange = recipe.reduceRangeActivations;
+  activation.kind = activationKind;
+  activation.percentile = percentile;
+  CalibrationObserverSpec weight;
+  weight.isWeight = true;
+  weight.dtype = static_cast<int64_t>(c10::ScalarType::QInt8);
+  weight.symmetric = true;  // oneDNN needs zero-point-0 weights; PyTorch's default weight observers agree
+  weight.perChannel = recipe.perChannelWeights;
+  return torch::jit::QConfig(makeCalibrationObserver(activation), makeCalibrationObserver(weight));
+}
+
+int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
+  int count = 0;
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    const std::string kind = node->kind().toQualString();
+    if (kind.rfind("quantized::", 0) == 0 && kind.find("prepack") == std::string::npos) ++count;
+  });
+  return count;
+}
+
+QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params, const TechniqueContext& context,
+                                    Scope scope, const std::string& technique) {
+  const Progress& progress = context.progress;
+  if (!context.calibrationData) {
+    throw Error("'" + technique + "' quantization needs calibration data; none was given.",
+                "Choose calibration data (e.g. the training split, or the test data).");
+  }
+  const QConfigRecipe& recipe = qconfigRecipe(params.at("qconfig"));
+  const std::string observerName = params.at("observer") == "default" ? "histogram" : params.at("observer");
+  const ObserverKind observer = parseObserverKind(observerName);
+  const Dataset& calibration = *context.calibrationData;
+  calibration.checkFits(model);
+  const int64_t samples = std::min<int64_t>(std::stoll(params.at("calib_samples")), calibration.info().size);
+  const RuntimeInfo runtime = configureRuntime(0);
+
+  progress.update("Folding batch norms", 0.02);
+  torch::jit::Module source = model.impl().module.clone();
+  source.eval();
+  torch::jit::QConfigDict qconfigs;
+  torch::jit::Module folded;
+  torch::jit::Module quantized;
+  try {
+    torch::jit::DedupModuleUses(source);  // a module called twice (ResNet's relu) gets one copy per call
+    folded = torch::jit::FoldConvBatchNorm(source);
+    const torch::jit::QConfig qconfig = makeQConfig(recipe, observer, std::stod(params.at("percentile")));
+    if (scope == Scope::WholeGraph) {
+      qconfigs[""] = qconfig;
+    } else {
+      // Eager semantics: each Conv/Linear module is quantized at its own borders, everything else stays float.
+      for (const auto& sub : folded.named_modules()) {
+        if (std::count(kModuleTypes.begin(), kModuleTypes.end(), shortTypeName(sub.value))) qconfigs[sub.name] = qconfig;
+      }
+      if (qconfigs.empty()) {
+        throw Error("The model has no Conv or Linear module for static quantization; nothing was written.");
+      }
+    }
+    progress.update("Inserting observers", 0.05);
+    torch::jit::Module observed =
+        torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false, torch::jit::QuantType::STATIC);
+    const torch::Tensor inputs = calibration.impl().inputs.slice(0, 0, samples);
+    calibrate(observed, inputs, /*batchSize=*/32, progress.part(0.05, 0.85));
+    progress.update("Inserting quantize/dequantize", 0.87);
+    torch::jit::Module withQuantOps = torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
+                                                                    /*debug=*/false, torch::jit::QuantType::STATIC);
+    progress.update("Fusing and packing int8 kernels for " + runtime.quantizedEngine, 0.92);
+    quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("'" + technique + "' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
+  }
+  auto graph = quantized.get_method("forward").graph();
+  torch::jit::ConstantPropagation(graph);
+  torch::jit::EliminateDeadCode(graph);
+  if (countQuantizedOps(graph) == 0) {
+    throw Error("No layer of the model could be quantized by '" + technique + "'; nothing was written.",
+                "Static quantization acts on Conv and Linear layers.");
+  }
+
+  QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), technique, params,
+                              recipe.name, runtime.quantizedEngine, {}, {}, false};
+  Model::Impl& impl = outcome.model.impl();
+  impl.label = model.displayName() + " (" + technique + " int8)";
+  impl.derivedFrom = model.impl().derivedFrom.empty() ? model.impl().sourcePath : model.impl().derivedFrom;
+  impl.quantizationJson = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
+                          runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
+  outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
+  outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " + calibration.info().name +
+                          " with " + observerName + " activation observers; batch norms folded into convolutions.");
+  outcome.notes.push_back(recipe.name + " recipe on " + runtime.quantizedEngine + " kernels: " +
+                          (recipe.perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
+                          (recipe.reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
+  progress.update("Quantized", 1.0);
+  return outcome;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> graphModeQuantizationParams() {
+  std::vector<ParamSpec> params{{"example_inputs", ParamType::Text, "", 0, 0, {},
+                                 "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
+                                 "model's input spec."}};
+  for (auto& p : commonParams()) params.push_back(std::move(p));
+  return params;
+}
+
+std::vector<ParamSpec> staticQuantizationParams() { return commonParams(); }
+
+QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
+                                             const TechniqueContext& context) {
+  if (!params.at("example_inputs").empty()) {
+    model.checkInput(InputSpec::parse(params.at("example_inputs"), model.inputSpec() ? toString(model.inputSpec()->dtype) : "float"));
+  }
+  return runPostTraining(model, params, context, Scope::WholeGraph, "fx");
+}
+
+QuantizationOutcome runStaticQuantization(const Model& model, const ParamValues& params,
+                                          const TechniqueContext& context) {
+  return runPostTraining(model, params, context, Scope::EachModule, "static");
+}
+
+}  // namespace quantscope

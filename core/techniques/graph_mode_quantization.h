@@ -1,0 +1,18 @@
+#pragma once
+// Post-training static quantization on LibTorch's TorchScript graph passes. Two scopes share it:
+// "fx" quantizes the whole graph (int8 flows through relu/add/pool/flatten/cat, quantize/dequantize only
+// at the borders), "static" quantizes each Conv/Linear module on its own, as eager-mode PyTorch does.
+#include <vector>
+
+#include "core/technique_registry.h"
+
+namespace quantscope {
+
+std::vector<ParamSpec> graphModeQuantizationParams();
+std::vector<ParamSpec> staticQuantizationParams();
+QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
+                                             const TechniqueContext& context);
+QuantizationOutcome runStaticQuantization(const Model& model, const ParamValues& params,
+                                          const TechniqueContext& context);
+
+}  // namespace quantscope
