@@ -43,12 +43,14 @@ int main(int argc, char** argv) {
 
     show("QuantizationTechniques::dynamic_quantization(model, \"qint8\")",
          [&] { return QuantizationTechniques::dynamic_quantization(model); }, model);
-    show("QuantizationTechniques::static_quantization(model, \"fbgemm\")",
-         [&] { return QuantizationTechniques::static_quantization(model); }, model);
+    const Dataset calibration = Dataset::load(DataSource{"digits:train"}, spec);
+    show("QuantizationTechniques::static_quantization(model, \"fbgemm\", &calibration)",
+         [&] { return QuantizationTechniques::static_quantization(model, "fbgemm", &calibration); }, model);
     show("QuantizationTechniques::quantization_aware_training(model, \"fbgemm\")",
          [&] { return QuantizationTechniques::quantization_aware_training(model); }, model);
-    show("QuantizationTechniques::fx_graph_mode_quantization(model, example_inputs, \"fbgemm\")",
-         [&] { return QuantizationTechniques::fx_graph_mode_quantization(model, spec.shapeString()); }, model);
+    show("QuantizationTechniques::fx_graph_mode_quantization(model, example_inputs, \"fbgemm\", &calibration)",
+         [&] { return QuantizationTechniques::fx_graph_mode_quantization(model, spec.shapeString(), "fbgemm", &calibration); },
+         model);
     show("AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8)",
          [&] { return AdvancedQuantizationTechniques::mixed_precision_quantization(model); }, model);
     show("AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5)",

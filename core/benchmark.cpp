@@ -45,18 +45,18 @@ LatencyStats benchmark_inference_speed(const Model& model, const InputSpec& inpu
   if (num_runs < 1) throw Error("The benchmark needs at least 1 run, got " + std::to_string(num_runs) + ".");
   if (options.threads < 1) throw Error("The benchmark needs at least 1 thread.");
   configureRuntime(options.threads);
+  activateEngineOf(model);
   model.checkInput(input_shape);
   torch::InferenceMode inference;
   torch::manual_seed(0);
   const torch::Tensor input = makeInput(input_shape, /*random=*/true);
-  auto& module = model.impl().module;
   const int total = options.warmupRuns + num_runs;
   std::vector<double> millis;
   millis.reserve(static_cast<size_t>(num_runs));
   for (int i = 0; i < total; ++i) {
     progress.update("Benchmarking " + model.displayName(), static_cast<double>(i) / total);
     const auto start = std::chrono::steady_clock::now();
-    module.forward({input});
+    forwardOrExplain(model, input);
     const auto stop = std::chrono::steady_clock::now();
     if (i >= options.warmupRuns) millis.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
+#include "core/runtime_info.h"
 #include "core/technique_registry.h"
 
 namespace quantscope {
@@ -138,6 +139,34 @@ std::string shortTorchMessage(const std::exception& error) {
   return newline == std::string::npos ? message : message.substr(0, newline);
 }
 
+void activateEngineOf(const Model& model) {
+  if (!model.impl().quantizedEngine.empty()) useQuantizedEngine(model.impl().quantizedEngine);
+}
+
+c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input) {
+  try {
+    return model.impl().module.forward({input});
+  } catch (const std::exception& e) {
+    const std::string engine = model.impl().quantizedEngine;
+    if (engine.empty()) throw;
+    // The TorchScript traceback's last "<--- HERE" marks the op that failed.
+    std::string message = e.what(), failingOp;
+    const size_t here = message.rfind("<--- HERE");
+    if (here != std::string::npos) {
+      const size_t lineEnd = message.rfind('\n', here);
+      const size_t lineStart = lineEnd == std::string::npos ? std::string::npos : message.rfind('\n', lineEnd - 1);
+      if (lineStart != std::string::npos) failingOp = message.substr(lineStart + 1, lineEnd - lineStart - 1);
+      failingOp.erase(0, failingOp.find_first_not_of(' '));
+    }
+    const std::string other = engine == "onednn" ? "qnnpack" : "onednn";
+    throw Error("The quantized model failed on the " + engine + " engine with input " +
+                    InputSpec::shapeToString(input.sizes().vec()) + ": " + shortTorchMessage(e) +
+                    (failingOp.empty() ? "" : " (at: " + failingOp + ")"),
+                "Quantize again with engine=" + other + " (this LibTorch's oneDNN fails on some depthwise "
+                "convolutions at batch > 1), or benchmark at batch 1.");
+  }
+}
+
 Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 const std::string& Model::sourcePath() const { return impl_->sourcePath; }
@@ -221,8 +250,11 @@ void Model::save(const std::string& path) const {
 
 void Model::checkInput(const InputSpec& spec) const {
   torch::InferenceMode inference;
+  activateEngineOf(*this);
   try {
-    impl_->module.forward({makeInput(spec)});
+    forwardOrExplain(*this, makeInput(spec));
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
     std::string expected;
     if (impl_->inputSpec && !(*impl_->inputSpec == spec)) {

@@ -5,8 +5,11 @@
 namespace quantscope {
 namespace {
 
-QuantizationOutcome runTechnique(const std::string& name, const Model& model, const ParamValues& params) {
-  return TechniqueRegistry::instance().run(name, model, params, TechniqueContext{});
+QuantizationOutcome runTechnique(const std::string& name, const Model& model, const ParamValues& params,
+                                 const Dataset* calibrationData = nullptr) {
+  TechniqueContext context;
+  context.calibrationData = calibrationData;
+  return TechniqueRegistry::instance().run(name, model, params, context);
 }
 
 }  // namespace
@@ -15,8 +18,9 @@ QuantizationOutcome QuantizationTechniques::dynamic_quantization(const Model& mo
   return runTechnique("dynamic", model, {{"dtype", dtype}});
 }
 
-QuantizationOutcome QuantizationTechniques::static_quantization(const Model& model, const std::string& qconfig) {
-  return runTechnique("static", model, {{"qconfig", qconfig}});
+QuantizationOutcome QuantizationTechniques::static_quantization(const Model& model, const std::string& qconfig,
+                                                                const Dataset* calibration_data) {
+  return runTechnique("static", model, {{"qconfig", qconfig}}, calibration_data);
 }
 
 QuantizationOutcome QuantizationTechniques::quantization_aware_training(const Model& model,
@@ -26,8 +30,9 @@ QuantizationOutcome QuantizationTechniques::quantization_aware_training(const Mo
 
 QuantizationOutcome QuantizationTechniques::fx_graph_mode_quantization(const Model& model,
                                                                        const std::string& example_inputs,
-                                                                       const std::string& qconfig) {
-  return runTechnique("fx", model, {{"example_inputs", example_inputs}, {"qconfig", qconfig}});
+                                                                       const std::string& qconfig,
+                                                                       const Dataset* calibration_data) {
+  return runTechnique("fx", model, {{"example_inputs", example_inputs}, {"qconfig", qconfig}}, calibration_data);
 }
 
 QuantizationOutcome AdvancedQuantizationTechniques::mixed_precision_quantization(const Model& model,

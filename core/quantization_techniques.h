@@ -12,11 +12,14 @@ class Dataset;
 class QuantizationTechniques {
  public:
   static QuantizationOutcome dynamic_quantization(const Model& model, const std::string& dtype = "qint8");
-  static QuantizationOutcome static_quantization(const Model& model, const std::string& qconfig = "fbgemm");
+  // Static techniques calibrate on `calibration_data` (required; a C++ addition to the documented API).
+  static QuantizationOutcome static_quantization(const Model& model, const std::string& qconfig = "fbgemm",
+                                                 const Dataset* calibration_data = nullptr);
   static QuantizationOutcome quantization_aware_training(const Model& model,
                                                          const std::string& qconfig = "fbgemm");
   static QuantizationOutcome fx_graph_mode_quantization(const Model& model, const std::string& example_inputs,
-                                                        const std::string& qconfig = "fbgemm");
+                                                        const std::string& qconfig = "fbgemm",
+                                                        const Dataset* calibration_data = nullptr);
 };
 
 class AdvancedQuantizationTechniques {

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "core/errors.h"
 #include "core/internal/torch_pch.h"
 
 namespace quantscope {
@@ -34,6 +35,22 @@ std::string bestQuantizedEngine() {
     if (std::find(engines.begin(), engines.end(), preferred) != engines.end()) return engineName(preferred);
   }
   return "none";
+}
+
+std::string useQuantizedEngine(const std::string& engine) {
+  const std::string wanted = engine.empty() || engine == "auto" ? bestQuantizedEngine() : engine;
+  const auto& engines = at::globalContext().supportedQEngines();
+  for (at::QEngine candidate : engines) {
+    if (engineName(candidate) == wanted && candidate != at::QEngine::NoQEngine) {
+      at::globalContext().setQEngine(candidate);
+      return wanted;
+    }
+  }
+  std::string available;
+  for (at::QEngine candidate : engines) {
+    if (candidate != at::QEngine::NoQEngine) available += (available.empty() ? "" : ", ") + engineName(candidate);
+  }
+  throw Error("The quantized engine '" + wanted + "' is not in this LibTorch build.", "Available: " + available + ".");
 }
 
 RuntimeInfo configureRuntime(int threads) {

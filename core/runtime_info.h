@@ -20,6 +20,9 @@ struct RuntimeInfo {
 std::string bestQuantizedEngine();
 // Sets the quantized engine and thread counts (OpenBLAS single-threaded, LibTorch `threads`).
 RuntimeInfo configureRuntime(int threads = 2);
+// Makes `engine` ("onednn", "qnnpack"; "auto" or "" = the best) the active quantized engine; throws Error
+// naming the available ones when this LibTorch lacks it. Returns the engine now active.
+std::string useQuantizedEngine(const std::string& engine);
 RuntimeInfo currentRuntimeInfo();
 std::string describe(const RuntimeInfo& info);  // one line for a status bar or a report header
 

@@ -13,6 +13,7 @@ namespace quantscope {
 
 Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize, const Progress& progress) {
   torch::InferenceMode inference;
+  activateEngineOf(model);
   const torch::Tensor& inputs = data.impl().inputs;
   const int64_t n = inputs.size(0);
   Matrix out;
@@ -22,7 +23,9 @@ Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize, cons
     const int64_t count = std::min(batchSize, n - start);
     torch::Tensor output;
     try {
-      output = firstTensorOutput(model.impl().module.forward({inputs.slice(0, start, start + count)}));
+      output = firstTensorOutput(forwardOrExplain(model, inputs.slice(0, start, start + count)));
+    } catch (const Error&) {
+      throw;
     } catch (const std::exception& e) {
       throw Error("Running '" + model.displayName() + "' on data '" + data.info().name + "' (batch of " +
                   std::to_string(count) + ") failed: " + shortTorchMessage(e));
@@ -56,8 +59,10 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   QuantizationOutcome outcome = prepare_model_for_quantization(
       model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data, progress.part(0.0, 0.2));
   result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  // The technique may have switched engines; the benchmark must use the thread count asked for.
+  // The benchmark must use the thread count asked for, and the engine the technique packed weights for.
   result.runtime = configureRuntime(options.benchmark.threads);
+  activateEngineOf(outcome.model);
+  result.runtime = currentRuntimeInfo();
 
   const Matrix reference = runModel(model, test_data, options.evalBatchSize, progress.part(0.2, 0.3));
   const Matrix candidate = runModel(outcome.model, test_data, options.evalBatchSize, progress.part(0.3, 0.4));

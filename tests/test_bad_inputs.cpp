@@ -64,8 +64,8 @@ class TestBadInputs : public QObject {
   void techniquesNotBuiltYetSaySo() {
     const Model model = Model::load(fixture("mlp.pt"));
     try {
-      QuantizationTechniques::static_quantization(model);
-      QFAIL("static quantization returned a result although it is not built");
+      QuantizationTechniques::quantization_aware_training(model);
+      QFAIL("QAT returned a result although it is not built");
     } catch (const NotAvailableError& e) {
       QVERIFY(QString(e.what()).contains("not available yet"));
     }

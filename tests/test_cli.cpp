@@ -106,7 +106,7 @@ class TestCli : public QObject {
     const CliRun badParam = cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", "/tmp/x.pt"});
     QCOMPARE(badParam.exitCode, 1);
     QVERIFY(badParam.err.contains("not one of"));
-    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "static", "-o", "/tmp/x.pt"});
+    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "qat", "-o", "/tmp/x.pt"});
     QCOMPARE(notYet.exitCode, 1);
     QVERIFY(notYet.err.contains("not available yet"));
     const CliRun shape = cli({"bench", f("mlp_no_spec.pt")});

@@ -135,7 +135,7 @@ class TestMainWindow : public QObject {
     QVERIFY(window().errorText().contains(".png, .jpg or .pdf"));
   }
   void unavailableTechniqueSaysSo() {
-    window().selectTechnique("static");
+    window().selectTechnique("qat");
     QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
     QVERIFY(window().errorText().contains("not available yet"));
     QVERIFY(!window().controller().busy());

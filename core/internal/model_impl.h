@@ -24,6 +24,11 @@ struct Model::Impl {
   std::string quantizationJson;  // what produced it, stored in the archive
 };
 
+// Activates the quantized engine a quantized model's packed weights belong to (no-op for float models).
+void activateEngineOf(const Model& model);
+// Runs forward; on failure of a quantized model, the Error names the engine, the failing op and the fix.
+c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input);
+
 Model makeModel(torch::jit::Module module, std::optional<InputSpec> spec, std::string quantizedEngine = {},
                 std::string quantizationJson = {});
 

@@ -54,6 +54,9 @@ std::vector<ParamSpec> dynamicQuantizationParams() {
       {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
        "Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for them; "
        "qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."},
+      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
+       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
+       "models oneDNN cannot (e.g. depthwise convolutions at batch > 1 on some builds)."},
       {"weight_granularity", ParamType::Choice, "per_tensor", 0, 0, {"per_tensor", "per_channel"},
        "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
        "output row (usually more accurate)."},
@@ -66,7 +69,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   const QConfigRecipe& recipe = qconfigRecipe(params.at("qconfig"));
   if (params.at("dtype") == "float16") requireFp16DynamicKernels();
   const bool perChannel = params.at("weight_granularity") == "per_channel";
-  const RuntimeInfo runtime = configureRuntime(0);
+  configureRuntime(0);
+  useQuantizedEngine(params.at("engine"));
+  const RuntimeInfo runtime = currentRuntimeInfo();
 
   progress.update("Inserting observers", 0.1);
   torch::jit::Module source = model.impl().module.clone();

@@ -32,6 +32,9 @@ std::vector<ParamSpec> commonParams() {
       {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
        "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, qnnpack "
        "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
+      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
+       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
+       "models oneDNN cannot (e.g. depthwise convolutions at batch > 1 on some builds)."},
       {"observer", ParamType::Choice, "default", 0, 0,
        {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
        "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). histogram minimizes "
@@ -78,7 +81,9 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   const Dataset& calibration = *context.calibrationData;
   calibration.checkFits(model);
   const int64_t samples = std::min<int64_t>(std::stoll(params.at("calib_samples")), calibration.info().size);
-  const RuntimeInfo runtime = configureRuntime(0);
+  configureRuntime(0);
+  useQuantizedEngine(params.at("engine"));  // weights are packed for the engine active at Finalize
+  const RuntimeInfo runtime = currentRuntimeInfo();
 
   progress.update("Folding batch norms", 0.02);
   torch::jit::Module source = model.impl().module.clone();
@@ -132,6 +137,13 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   impl.quantizationJson = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
                           runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
   outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
+  const auto remaining = outcome.model.graphOperators();
+  const bool batchNormLeft = remaining.count("aten::batch_norm") > 0;
+  for (auto& layer : outcome.layers) {
+    if (layer.opKind.rfind("BatchNorm", 0) != 0) continue;
+    layer.scheme = batchNormLeft ? "stays float: a batch norm that follows no convolution cannot be folded"
+                                 : "folded into the preceding convolution's int8 weights and bias";
+  }
   outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " + calibration.info().name +
                           " with " + observerName + " activation observers; batch norms folded into convolutions.");
   outcome.notes.push_back(recipe.name + " recipe on " + runtime.quantizedEngine + " kernels: " +
