@@ -20,19 +20,28 @@ class TestPythonRoundTrip : public QObject {
   void pytorchRunsOurFileWithTheSameOutputs_data() {
     QTest::addColumn<QString>("model");
     QTest::addColumn<QString>("data");
-    QTest::newRow("scripted MLP") << "mlp.pt" << "mlp_data.pt";
-    QTest::newRow("scripted CNN") << "cnn_scripted.pt" << "";
-    QTest::newRow("traced CNN") << "cnn_traced.pt" << "";
-    QTest::newRow("LSTM") << "lstm.pt" << "";
+    QTest::addColumn<QString>("technique");
+    QTest::newRow("dynamic, scripted MLP") << "mlp.pt" << "mlp_data.pt" << "dynamic";
+    QTest::newRow("dynamic, scripted CNN") << "cnn_scripted.pt" << "" << "dynamic";
+    QTest::newRow("dynamic, traced CNN") << "cnn_traced.pt" << "" << "dynamic";
+    QTest::newRow("dynamic, LSTM") << "lstm.pt" << "" << "dynamic";
+    QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt" << "" << "fx";
+    QTest::newRow("fx, traced CNN") << "cnn_traced.pt" << "" << "fx";
+    QTest::newRow("static, scripted CNN") << "cnn_scripted.pt" << "" << "static";
+    QTest::newRow("fx, MLP") << "mlp.pt" << "mlp_data.pt" << "fx";
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
     QFETCH(QString, data);
+    QFETCH(QString, technique);
     const Model original = Model::load(fixture(model.toStdString()));
-    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(original);
+    const Dataset calibration = Dataset::load(
+        DataSource{fixture(model.startsWith("cnn") ? "cnn_calibration.pt" : "mlp_data.pt")});
+    const QuantizationOutcome outcome =
+        prepare_model_for_quantization(original, technique.toStdString(), {}, &calibration);
     const QString dir = QDir::temp().filePath("quantscope_roundtrip");
     QDir().mkpath(dir);
-    const QString saved = dir + "/q_" + model;
+    const QString saved = dir + "/q_" + technique + "_" + model;
     outcome.model.save(saved.toStdString());
 
     // Inputs: the data file when the test names one, else random samples of the model's input shape
@@ -68,8 +77,9 @@ class TestPythonRoundTrip : public QObject {
     double maxDiff = 0;
     for (size_t i = 0; i < theirs.size(); ++i) maxDiff = std::max(maxDiff, double(std::abs(theirs[i] - ours.values[i])));
     QVERIFY2(maxDiff <= 1e-5, qPrintable(QString("max |PyTorch - QuantScope| = %1").arg(maxDiff)));
-    // And the file really is quantized when PyTorch reads it: its graph holds the int8 dynamic kernels.
-    QVERIFY(Model::load(saved.toStdString()).graphOperators().count("quantized::linear_dynamic") == 1);
+    // And the file really is quantized when read back: its graph holds int8 kernels.
+    const auto ops = Model::load(saved.toStdString()).graphOperators();
+    QVERIFY(ops.count(technique == "dynamic" ? "quantized::linear_dynamic" : "quantized::linear") == 1);
   }
 };
 

@@ -1,0 +1,159 @@
+// Static (eager semantics) and graph-mode (fx) post-training quantization: numerics, graph facts,
+// recipes, observers, engines and bad input.
+#include <QDir>
+#include <QFile>
+#include <QtTest>
+
+#include "core/dataset.h"
+#include "core/quantization_techniques.h"
+#include "core/runtime_info.h"
+#include "core/workflow.h"
+#include "tests/test_support.h"
+
+using namespace quantscope;
+using quantscope::test::expectError;
+using quantscope::test::fixture;
+
+namespace {
+
+struct DigitsRun {
+  RunResult result;
+  std::map<std::string, int> ops;
+  std::vector<LayerQuantization> layers;
+};
+
+DigitsRun runOnDigits(const std::string& technique, const ParamValues& params = {}) {
+  const Model model = Model::load(builtinDigitsModelPath());
+  const Dataset test = Dataset::load(DataSource{"digits:test"});
+  const Dataset calibration = Dataset::load(DataSource{"digits:train"});
+  RunOptions options;
+  options.benchmarkRuns = 3;
+  options.benchmark.warmupRuns = 1;
+  options.calibrationData = &calibration;
+  std::optional<Model> quantized;
+  DigitsRun run;
+  run.result = quantize_and_evaluate(model, test, technique, params, options, {}, &quantized);
+  run.ops = quantized->graphOperators();
+  run.layers = run.result.layers;
+  return run;
+}
+
+int count(const std::map<std::string, int>& ops, const std::string& op) {
+  const auto it = ops.find(op);
+  return it == ops.end() ? 0 : it->second;
+}
+
+const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name) {
+  for (const auto& l : layers) {
+    if (l.layer == name) return l;
+  }
+  throw std::runtime_error("no layer " + name);
+}
+
+}  // namespace
+
+class TestStaticQuantization : public QObject {
+  Q_OBJECT
+ private slots:
+  void graphModeQuantizesTheWholeGraph() {
+    const DigitsRun run = runOnDigits("fx");
+    // Conv-bn folded and conv+relu fused; int8 flows through the residual add and the pooling.
+    QCOMPARE(count(run.ops, "quantized::conv2d_relu"), 2);
+    QCOMPARE(count(run.ops, "quantized::conv2d"), 1);
+    QCOMPARE(count(run.ops, "quantized::add_relu"), 1);
+    QCOMPARE(count(run.ops, "quantized::linear_relu"), 1);
+    QCOMPARE(count(run.ops, "quantized::linear"), 1);
+    QCOMPARE(count(run.ops, "aten::quantize_per_tensor"), 1);  // only at the input border
+    QCOMPARE(count(run.ops, "aten::dequantize"), 1);           // only at the output border
+    QCOMPARE(count(run.ops, "aten::batch_norm") + count(run.ops, "aten::conv2d") + count(run.ops, "aten::add"), 0);
+    const RunResult& r = run.result;
+    QVERIFY2(r.originalAccuracy.top1 - r.quantizedAccuracy.top1 <= 0.005,
+             qPrintable(QString("%1 -> %2").arg(r.originalAccuracy.top1).arg(r.quantizedAccuracy.top1)));
+    QVERIFY(r.fidelity.sqnrDb > 25.0);
+    QCOMPARE(r.engine, bestQuantizedEngine());
+    QVERIFY(QString::fromStdString(layer(run.layers, "bn1").scheme).contains("folded"));
+    QVERIFY(layer(run.layers, "conv1").quantized);
+    QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme).contains("per-channel symmetric, 16 scales"));
+  }
+  void staticKeepsEagerSemantics() {
+    const DigitsRun run = runOnDigits("static");
+    // Each Conv/Linear is int8 inside quantize/dequantize borders; the residual add stays float.
+    QVERIFY(count(run.ops, "quantized::conv2d_relu") + count(run.ops, "quantized::conv2d") == 3);
+    QCOMPARE(count(run.ops, "aten::add"), 1);
+    QVERIFY(count(run.ops, "aten::quantize_per_tensor") >= 2);
+    QVERIFY(count(run.ops, "aten::dequantize") >= 2);
+    const RunResult& r = run.result;
+    QVERIFY(r.originalAccuracy.top1 - r.quantizedAccuracy.top1 <= 0.01);
+    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"}) QVERIFY(layer(run.layers, name).quantized);
+  }
+  void recipePicksWeightGranularity() {
+    const DigitsRun qnnpack = runOnDigits("fx", {{"qconfig", "qnnpack"}});
+    QVERIFY(QString::fromStdString(layer(qnnpack.layers, "conv2").scheme).contains("per-tensor symmetric"));
+    QCOMPARE(qnnpack.result.recipe, std::string("qnnpack"));
+    QVERIFY(qnnpack.result.originalAccuracy.top1 - qnnpack.result.quantizedAccuracy.top1 <= 0.01);
+  }
+  void everyObserverCalibrates_data() {
+    QTest::addColumn<QString>("observer");
+    for (const char* o : {"minmax", "moving_average_minmax", "histogram", "percentile"}) QTest::newRow(o) << o;
+  }
+  void everyObserverCalibrates() {
+    QFETCH(QString, observer);
+    const DigitsRun run = runOnDigits("fx", {{"observer", observer.toStdString()}, {"calib_samples", "128"}});
+    QVERIFY2(run.result.fidelity.sqnrDb > 20.0, qPrintable(QString::number(run.result.fidelity.sqnrDb)));
+    QVERIFY(run.result.quantizedAccuracy.top1 >= 0.97);
+    bool named = false;
+    for (const auto& note : run.result.notes) named |= note.find(observer.toStdString() + " activation observers") != std::string::npos;
+    QVERIFY(named);
+  }
+  void qnnpackEngineRunsToo() {
+    const DigitsRun run = runOnDigits("fx", {{"engine", "qnnpack"}, {"qconfig", "qnnpack"}});
+    QCOMPARE(run.result.engine, std::string("qnnpack"));
+    QVERIFY(run.result.quantizedAccuracy.top1 >= 0.97);
+    QVERIFY(run.result.quantizedLatency.available);
+    expectError([] { runOnDigits("fx", {{"engine", "fbgemm"}}); }, {"not one of"});
+  }
+  void userModelsAndTheirData() {
+    // A scripted and a traced CNN with an image-shaped tensor file as calibration data.
+    const Dataset calibration = Dataset::load(DataSource{fixture("cnn_calibration.pt")});
+    for (const char* file : {"cnn_scripted.pt", "cnn_traced.pt"}) {
+      const Model model = Model::load(fixture(file));
+      const QuantizationOutcome q = QuantizationTechniques::fx_graph_mode_quantization(model, "2x3x16x16", "fbgemm", &calibration);
+      const auto ops = q.model.graphOperators();
+      QVERIFY(count(ops, "quantized::conv2d_relu") >= 1);
+      QVERIFY(count(ops, "quantized::linear") == 1);
+      q.model.checkInput(InputSpec::parse("4x3x16x16"));
+      const Matrix reference = runModel(model, calibration), quantized = runModel(q.model, calibration);
+      QVERIFY(computeFidelity(reference, quantized).sqnrDb > 20.0);
+    }
+  }
+  void badInput() {
+    const Model digits = Model::load(builtinDigitsModelPath());
+    expectError([&] { QuantizationTechniques::static_quantization(digits); }, {"needs calibration data"});
+    const Dataset rgb = Dataset::load(DataSource{fixture("rgb_8x8.pt")});
+    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &rgb); }, {"does not fit"});
+    expectError([] { Dataset::load(DataSource{fixture("header_only.csv")}); }, {"no rows"});
+    const Model noWeights = Model::load(fixture("no_weights.pt"));
+    const Dataset features = Dataset::load(DataSource{fixture("mlp_unlabelled.pt")});
+    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(noWeights, "", "fbgemm", &features); },
+                {"no layer"});
+    expectError([&] { QuantizationTechniques::static_quantization(noWeights, "fbgemm", &features); },
+                {"no Conv or Linear"});
+    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "1x3x8x8", "fbgemm", &rgb); },
+                {"rejected an input of shape 1x3x8x8"});
+  }
+  void cliWritesNothingOnError() {
+    const QString out = QDir::temp().filePath("quantscope_static_nothing.pt");
+    QFile::remove(out);
+    QProcess cli;
+    cli.start(qEnvironmentVariable("QUANTSCOPE_CLI"), {"quantize", QString::fromStdString(fixture("no_weights.pt")),
+                                                       "--technique", "fx", "--calib-data",
+                                                       QString::fromStdString(fixture("mlp_unlabelled.pt")), "-o", out});
+    QVERIFY(cli.waitForFinished(120000));
+    QCOMPARE(cli.exitCode(), 1);
+    QVERIFY(QString(cli.readAllStandardError()).contains("no layer"));
+    QVERIFY(!QFile::exists(out));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestStaticQuantization)
+#include "test_static_quantization.moc"
