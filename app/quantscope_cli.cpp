@@ -26,7 +26,8 @@ const char* const kUsage =
     "  quantize    Quantize a model with a technique and write the result (-o); optionally evaluate it\n"
     "  evaluate    Accuracy of a model on data (and fidelity against --reference)\n"
     "  bench       Latency of a model: warm-up, fixed threads, percentiles\n"
-    "  compare     Sizes of two models (and accuracy/fidelity/latency with --data)\n\n"
+    "  compare     Sizes of two models (and accuracy/fidelity/latency with --data)\n"
+    "  profile     Where a model's time goes per operator, and which operators run int8\n\n"
     "Every command takes --help, and --json for machine-readable output.\n";
 
 void printJson(const QJsonObject& object) {
@@ -238,6 +239,21 @@ int commandBench(const QStringList& args) {
   return 0;
 }
 
+int commandProfile(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addBenchmarkOptions(parser);
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args, "Shows where a model's time goes, per operator, and which operators run int8.");
+  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  configureRuntime(cli::benchmarkOptions(parser).threads);
+  const InputSpec spec = model.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
+  const OpProfile profile = profileOperators(model, spec, cli::intOption(parser, "runs", 10, 1));
+  if (parser.isSet("json")) printJson(toJson(profile));
+  else std::cout << model.displayName() << ", input " << spec.toString() << "\n" << formatOpProfile(profile);
+  return 0;
+}
+
 int commandCompare(const QStringList& args) {
   QCommandLineParser parser;
   cli::addModelOptions(parser);
@@ -293,6 +309,7 @@ int main(int argc, char** argv) {
     if (command == "evaluate") return commandEvaluate(args);
     if (command == "bench") return commandBench(args);
     if (command == "compare") return commandCompare(args);
+    if (command == "profile") return commandProfile(args);
     std::cerr << "error: unknown command '" << command.toStdString() << "'\n\n" << kUsage;
     return 2;
   } catch (const CancelledError& e) {

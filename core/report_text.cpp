@@ -81,6 +81,19 @@ std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
   return out.str();
 }
 
+std::string formatOpProfile(const OpProfile& p) {
+  std::ostringstream out;
+  out << "Where the time goes (" << p.runs << " profiled forwards): int8 kernels " << formatPercent(p.int8Share)
+      << ", float " << formatPercent(p.floatShare) << ", quantize/dequantize " << formatPercent(p.conversionShare);
+  if (p.mixedShare > 0) out << ", ops seen both ways " << formatPercent(p.mixedShare);
+  out << "\n" << padRight("OP", 34) << padRight("RUNS AS", 22) << padRight("CALLS", 7) << padRight("MS", 10) << "SHARE\n";
+  for (const auto& op : p.ops) {
+    out << padRight(op.op, 34) << padRight(toString(op.precision), 22) << padRight(std::to_string(op.calls), 7)
+        << padRight(format("%.3f", op.totalMs), 10) << formatPercent(op.share) << "\n";
+  }
+  return out.str();
+}
+
 std::string formatRunResult(const RunResult& r) {
   std::ostringstream out;
   std::vector<std::string> params;
@@ -118,6 +131,7 @@ std::string formatRunResult(const RunResult& r) {
   out << "Latency fp32:      " << formatLatency(r.originalLatency) << "\n";
   out << "Latency quantized: " << formatLatency(r.quantizedLatency) << "\n\n";
   out << formatLayerReport(r.layers);
+  if (!r.quantizedOps.ops.empty()) out << "\n" << formatOpProfile(r.quantizedOps) << "\n";
   for (const auto& note : r.notes) out << "Note: " << note << "\n";
   if (r.simulated) out << "Note: results are SIMULATED (fake-quantized), not run on int kernels.\n";
   return out.str();

@@ -13,6 +13,7 @@ std::string formatSqnr(double db);           // inf -> "inf (identical)"
 std::string formatModelInfo(const ModelInfo& info);
 std::string formatLatency(const LatencyStats& stats);
 std::string formatLayerReport(const std::vector<LayerQuantization>& layers);
+std::string formatOpProfile(const OpProfile& profile);
 std::string formatRunResult(const RunResult& result);
 
 }  // namespace quantscope

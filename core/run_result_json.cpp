@@ -102,6 +102,39 @@ QJsonObject toJson(const RuntimeInfo& r) {
           {"omp_wait_policy", qs(r.ompWaitPolicy)},    {"warnings", toArray(r.warnings)}};
 }
 
+QJsonObject toJson(const OpProfile& p) {
+  QJsonArray ops;
+  for (const auto& op : p.ops) {
+    ops.append(QJsonObject{{"op", qs(op.op)}, {"precision", qs(toString(op.precision))}, {"calls", static_cast<qint64>(op.calls)},
+                           {"ms_per_forward", op.totalMs}, {"share", op.share}});
+  }
+  return {{"runs", p.runs}, {"int8_share", p.int8Share}, {"float_share", p.floatShare},
+          {"conversion_share", p.conversionShare}, {"mixed_share", p.mixedShare}, {"ops", ops}};
+}
+
+static OpProfile opProfileFromJson(const QJsonObject& o) {
+  OpProfile p;
+  p.runs = o.value("runs").toInt();
+  p.int8Share = o.value("int8_share").toDouble();
+  p.floatShare = o.value("float_share").toDouble();
+  p.conversionShare = o.value("conversion_share").toDouble();
+  p.mixedShare = o.value("mixed_share").toDouble();
+  for (const auto& v : o.value("ops").toArray()) {
+    const QJsonObject op = v.toObject();
+    OpTime t;
+    t.op = ss(op.value("op"));
+    const std::string precision = ss(op.value("precision"));
+    for (OpPrecision candidate : {OpPrecision::Int8, OpPrecision::Float, OpPrecision::Conversion, OpPrecision::Mixed}) {
+      if (toString(candidate) == precision) t.precision = candidate;
+    }
+    t.calls = op.value("calls").toInteger();
+    t.totalMs = op.value("ms_per_forward").toDouble();
+    t.share = op.value("share").toDouble();
+    p.ops.push_back(t);
+  }
+  return p;
+}
+
 QJsonObject toJson(const RunResult& r) {
   QJsonObject params;
   for (const auto& [key, value] : r.params) params[qs(key)] = qs(value);
@@ -131,6 +164,7 @@ QJsonObject toJson(const RunResult& r) {
           {"fidelity", toJson(r.fidelity)},
           {"original_latency", toJson(r.originalLatency)},
           {"quantized_latency", toJson(r.quantizedLatency)},
+          {"quantized_ops", toJson(r.quantizedOps)},
           {"layers", layers},
           {"notes", toArray(r.notes)},
           {"simulated", r.simulated},
@@ -165,6 +199,7 @@ RunResult runResultFromJson(const QJsonObject& o) {
   r.fidelity.cosineSimilarity = f.value("cosine_similarity").toDouble();
   r.originalLatency = latencyFromJson(o.value("original_latency").toObject());
   r.quantizedLatency = latencyFromJson(o.value("quantized_latency").toObject());
+  r.quantizedOps = opProfileFromJson(o.value("quantized_ops").toObject());
   for (const auto& v : o.value("layers").toArray()) {
     const QJsonObject l = v.toObject();
     LayerQuantization layer{ss(l.value("layer")), ss(l.value("op")), l.value("quantized").toBool(), ss(l.value("scheme")),

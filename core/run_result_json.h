@@ -12,6 +12,7 @@ QJsonObject toJson(const SizeComparison& sizes);
 QJsonObject toJson(const AccuracyMetrics& accuracy);
 QJsonObject toJson(const FidelityMetrics& fidelity);
 QJsonObject toJson(const RuntimeInfo& runtime);
+QJsonObject toJson(const OpProfile& profile);
 RunResult runResultFromJson(const QJsonObject& json);
 
 }  // namespace quantscope

@@ -78,7 +78,9 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   result.originalLatency =
       benchmark_inference_speed(model, benchSpec, options.benchmarkRuns, options.benchmark, progress.part(0.42, 0.71));
   result.quantizedLatency = benchmark_inference_speed(outcome.model, benchSpec, options.benchmarkRuns,
-                                                      options.benchmark, progress.part(0.71, 1.0));
+                                                      options.benchmark, progress.part(0.71, 0.97));
+  progress.update("Profiling operators of the quantized model", 0.97);
+  result.quantizedOps = profileOperators(outcome.model, benchSpec, std::min(10, options.benchmarkRuns));
 
   result.technique = outcome.technique;
   result.params = outcome.params;

@@ -5,6 +5,7 @@
 
 #include "core/benchmark.h"
 #include "core/metrics.h"
+#include "core/op_profile.h"
 #include "core/quantization_outcome.h"
 #include "core/runtime_info.h"
 #include "core/size_report.h"
@@ -35,6 +36,7 @@ struct RunResult {
   FidelityMetrics fidelity;
   LatencyStats originalLatency;
   LatencyStats quantizedLatency;
+  OpProfile quantizedOps;  // where the quantized model's time goes, int8 or float
   std::vector<LayerQuantization> layers;
   std::vector<std::string> notes;
   bool simulated = false;

@@ -107,6 +107,13 @@ class TestMainWindow : public QObject {
     }
     QCOMPARE(qobject_cast<QCPBars*>(charts.plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(), 2);  // fc1, fc2
     QCOMPARE(charts.plot(ChartPanel::WeightHistogram)->graph(0)->dataCount(), 60);
+    // The Ops tab: dynamic quantization runs the Linear layers int8 and the convolutions in float.
+    auto* ops = window().findChild<QTableWidget*>("opsTable");
+    QVERIFY(ops->rowCount() >= 3);
+    QStringList rows;
+    for (int i = 0; i < ops->rowCount(); ++i) rows << ops->item(i, 0)->text() + "=" + ops->item(i, 1)->text();
+    QVERIFY2(rows.contains("quantized::linear_dynamic=int8"), qPrintable(rows.join(", ")));
+    QVERIFY2(rows.contains("aten::conv2d=float"), qPrintable(rows.join(", ")));
   }
   void secondRunAndComparison() {
     runDemoOnce();

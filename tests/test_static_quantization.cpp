@@ -72,6 +72,13 @@ class TestStaticQuantization : public QObject {
     QVERIFY(r.fidelity.sqnrDb > 25.0);
     QCOMPARE(r.engine, bestQuantizedEngine());
     QVERIFY(QString::fromStdString(layer(run.layers, "bn1").scheme).contains("folded"));
+    // Measured: no float compute left, and the int8 kernels take most of the time.
+    const OpProfile& ops = run.result.quantizedOps;
+    QCOMPARE(ops.floatShare, 0.0);
+    QVERIFY(ops.int8Share > 0.7);
+    QVERIFY(std::any_of(ops.ops.begin(), ops.ops.end(), [](const OpTime& o) {
+      return o.op == "aten::max_pool2d" && o.precision == OpPrecision::Int8;
+    }));
     QVERIFY(layer(run.layers, "conv1").quantized);
     QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme).contains("per-channel symmetric, 16 scales"));
   }
@@ -80,6 +87,8 @@ class TestStaticQuantization : public QObject {
     // Each Conv/Linear is int8 inside quantize/dequantize borders; the residual add stays float.
     QVERIFY(count(run.ops, "quantized::conv2d_relu") + count(run.ops, "quantized::conv2d") == 3);
     QCOMPARE(count(run.ops, "aten::add"), 1);
+    QVERIFY(std::any_of(run.result.quantizedOps.ops.begin(), run.result.quantizedOps.ops.end(),
+                        [](const OpTime& o) { return o.op == "aten::add" && o.precision == OpPrecision::Float; }));
     QVERIFY(count(run.ops, "aten::quantize_per_tensor") >= 2);
     QVERIFY(count(run.ops, "aten::dequantize") >= 2);
     const RunResult& r = run.result;

@@ -255,6 +255,20 @@ QWidget* MainWindow::buildResults() {
   layersTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   layersTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   resultTabs_->addTab(layersTable_, "Layers");
+  auto* opsPage = new QWidget;
+  auto* opsLayout = new QVBoxLayout(opsPage);
+  opsSummary_ = new QLabel("Run a technique to see where the quantized model's time goes.");
+  opsSummary_->setObjectName("opsSummary");
+  opsSummary_->setWordWrap(true);
+  opsTable_ = new QTableWidget(0, 5);
+  opsTable_->setObjectName("opsTable");
+  opsTable_->setHorizontalHeaderLabels({"Operator", "Runs as", "Calls", "ms / forward", "Share"});
+  opsTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  opsTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  opsTable_->setToolTip("Measured with LibTorch's profiler on the quantized model (selected run).");
+  opsLayout->addWidget(opsSummary_);
+  opsLayout->addWidget(opsTable_, 1);
+  resultTabs_->addTab(opsPage, "Ops: int8 or float?");
   splitter->addWidget(resultTabs_);
 
   auto* chartArea = new QWidget;

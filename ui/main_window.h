@@ -73,6 +73,7 @@ class MainWindow : public QMainWindow {
   void onRunFinished(const RunEntry& entry);
   void refreshCharts();
   void refreshComparison();
+  void refreshOps(int row);
   void addRecentFile(const QString& path);
   void rebuildRecentMenu();
   void restoreTechniqueParams();
@@ -106,6 +107,8 @@ class MainWindow : public QMainWindow {
   QTabWidget* resultTabs_ = nullptr;
   QTableView* runsTable_ = nullptr;
   QTableWidget* layersTable_ = nullptr;
+  QTableWidget* opsTable_ = nullptr;
+  QLabel* opsSummary_ = nullptr;
   QTextEdit* comparison_ = nullptr;
   ChartPanel* charts_ = nullptr;
   QComboBox* histogramLayer_ = nullptr;

@@ -197,6 +197,31 @@ void MainWindow::refreshCharts() {
   if (histogramLayer_->findText(previous) >= 0) histogramLayer_->setCurrentText(previous);
   histogramLayer_->blockSignals(false);
   charts_->showRuns(runs, detail, histogramLayer_->currentText());
+  refreshOps(detail);
+}
+
+void MainWindow::refreshOps(int row) {
+  const auto& runs = runsModel_->runs();
+  opsTable_->setRowCount(0);
+  if (row < 0 || row >= int(runs.size())) return;
+  const OpProfile& profile = runs[size_t(row)].result.quantizedOps;
+  opsSummary_->setText(QString("%1: int8 kernels %2 of the time, float %3, quantize/dequantize %4 (%5 profiled forwards).")
+                           .arg(runs[size_t(row)].label(), QString::fromStdString(formatPercent(profile.int8Share)),
+                                QString::fromStdString(formatPercent(profile.floatShare)),
+                                QString::fromStdString(formatPercent(profile.conversionShare)))
+                           .arg(profile.runs));
+  for (const auto& op : profile.ops) {
+    const int r = opsTable_->rowCount();
+    opsTable_->insertRow(r);
+    const QStringList cells{QString::fromStdString(op.op), QString::fromStdString(toString(op.precision)),
+                            QString::number(op.calls), QString::number(op.totalMs, 'f', 3),
+                            QString::fromStdString(formatPercent(op.share))};
+    for (int c = 0; c < cells.size(); ++c) {
+      auto* item = new QTableWidgetItem(cells[c]);
+      if (op.precision == OpPrecision::Float) item->setForeground(QColor(176, 0, 32));
+      opsTable_->setItem(r, c, item);
+    }
+  }
 }
 
 void MainWindow::refreshComparison() {

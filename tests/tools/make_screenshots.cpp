@@ -4,7 +4,9 @@
 #include <QDir>
 #include <QSettings>
 #include <QElapsedTimer>
+#include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTest>
 
 #include "core/runtime_info.h"
@@ -48,6 +50,13 @@ int main(int argc, char** argv) {
   qconfig->setCurrentText("qnnpack");
   window.runSelectedTechnique();
   if (!waitIdle(window, 300000)) return 1;
+  // Static and graph-mode (fx) quantization, calibrated on the training split.
+  window.selectTechnique("static");
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 300000)) return 1;
+  window.selectTechnique("fx");
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 300000)) return 1;
   auto* table = window.findChild<QTableView*>("runsTable");
   table->selectAll();
   QTest::qWait(300);
@@ -56,5 +65,12 @@ int main(int argc, char** argv) {
   QTest::qWait(200);
   window.grab().save(out + "/tradeoff-chart.png");
   window.exportReportPng(out + "/report.png");
+  auto* tabs = window.findChild<QTableWidget*>("opsTable")->parentWidget();
+  while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
+  if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) tabWidget->setCurrentIndex(3);
+  table->selectRow(3);
+  window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
+  QTest::qWait(300);
+  window.grab().save(out + "/ops-tab.png");
   return window.errorText().isEmpty() ? 0 : 1;
 }
