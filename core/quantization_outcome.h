@@ -18,6 +18,9 @@ struct LayerQuantization {
   std::string scheme;  // "qint8 per-tensor symmetric, scale 0.0123" or the reason it stayed float
   double weightSqnrDb = 0;  // SQNR of the dequantized weight against the float weight
   bool hasWeightSqnr = false;
+  // SQNR of this layer's output against the float model's same layer, on calibration samples.
+  double outputSqnrDb = 0;
+  bool hasOutputSqnr = false;
   // Histograms of the float and the dequantized weight over the same bins (empty when not quantized).
   double histogramMin = 0, histogramMax = 0;
   std::vector<int64_t> floatHistogram, quantizedHistogram;

@@ -73,10 +73,11 @@ std::string formatLatency(const LatencyStats& s) {
 std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
   std::ostringstream out;
   out << padRight("LAYER", 22) << padRight("TYPE", 14) << padRight("INT8", 6) << padRight("WEIGHT SQNR", 13)
-      << "SCHEME / REASON\n";
+      << padRight("OUTPUT SQNR", 13) << "SCHEME / REASON\n";
   for (const auto& l : layers) {
     out << padRight(l.layer, 22) << padRight(l.opKind, 14) << padRight(l.quantized ? "yes" : "no", 6)
-        << padRight(l.hasWeightSqnr ? formatSqnr(l.weightSqnrDb) : "-", 13) << l.scheme << "\n";
+        << padRight(l.hasWeightSqnr ? formatSqnr(l.weightSqnrDb) : "-", 13)
+        << padRight(l.hasOutputSqnr ? formatSqnr(l.outputSqnrDb) : "-", 13) << l.scheme << "\n";
   }
   return out.str();
 }

@@ -142,6 +142,7 @@ QJsonObject toJson(const RunResult& r) {
   for (const auto& l : r.layers) {
     QJsonObject layer{{"layer", qs(l.layer)}, {"op", qs(l.opKind)}, {"quantized", l.quantized}, {"scheme", qs(l.scheme)}};
     if (l.hasWeightSqnr) layer["weight_sqnr_db"] = finiteOrNull(l.weightSqnrDb);
+    if (l.hasOutputSqnr) layer["output_sqnr_db"] = finiteOrNull(l.outputSqnrDb);
     if (!l.floatHistogram.empty()) {
       QJsonArray floats, quantized;
       for (int64_t c : l.floatHistogram) floats.append(static_cast<qint64>(c));
@@ -204,6 +205,8 @@ RunResult runResultFromJson(const QJsonObject& o) {
     const QJsonObject l = v.toObject();
     LayerQuantization layer{ss(l.value("layer")), ss(l.value("op")), l.value("quantized").toBool(), ss(l.value("scheme")),
                             numberOr(l.value("weight_sqnr_db"), INFINITY), l.contains("weight_sqnr_db")};
+    layer.hasOutputSqnr = l.contains("output_sqnr_db");
+    layer.outputSqnrDb = numberOr(l.value("output_sqnr_db"), INFINITY);
     const QJsonObject histogram = l.value("weight_histogram").toObject();
     layer.histogramMin = histogram.value("min").toDouble();
     layer.histogramMax = histogram.value("max").toDouble();

@@ -80,6 +80,12 @@ class TestStaticQuantization : public QObject {
       return o.op == "aten::max_pool2d" && o.precision == OpPrecision::Int8;
     }));
     QVERIFY(layer(run.layers, "conv1").quantized);
+    // Numeric-suite style: every quantized layer's output against the float layer, on calibration data.
+    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"}) {
+      const auto& l = layer(run.layers, name);
+      QVERIFY2(l.hasOutputSqnr && l.outputSqnrDb > 20.0 && l.outputSqnrDb < 80.0, name);
+      QVERIFY(QString::fromStdString(l.scheme).contains("output QUInt8 scale"));
+    }
     QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme).contains("per-channel symmetric, 16 scales"));
   }
   void staticKeepsEagerSemantics() {

@@ -219,27 +219,45 @@ void ChartPanel::drawLayerSqnr(const RunEntry* run) {
   QCustomPlot* plot = plots_[LayerSqnr];
   reset(plot);
   if (!run) return;
-  QVector<double> ticks, values;
+  QVector<double> ticks, weights, outputs, outputTicks;
   QVector<QString> labels;
   double top = 0;
+  auto finite = [](double db) { return std::isfinite(db) ? db : 100.0; };
   for (const auto& layer : run->result.layers) {
     if (!layer.hasWeightSqnr) continue;
     ticks << double(ticks.size() + 1);
     labels << QString::fromStdString(layer.layer) + (layer.quantized ? "" : " (float)");
-    const double v = std::isfinite(layer.weightSqnrDb) ? layer.weightSqnrDb : 100.0;
-    values << v;
-    top = std::max(top, v);
+    weights << finite(layer.weightSqnrDb);
+    top = std::max(top, finite(layer.weightSqnrDb));
+    if (layer.hasOutputSqnr) {
+      outputTicks << ticks.back();
+      outputs << finite(layer.outputSqnrDb);
+    }
   }
+  auto* group = new QCPBarsGroup(plot);
   auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
+  bars->setName("weight SQNR");
   bars->setBrush(kRunColor);
   bars->setPen(Qt::NoPen);
-  bars->setData(ticks, values);
+  bars->setData(ticks, weights);
+  bars->setWidth(outputs.isEmpty() ? 0.75 : 0.38);
+  bars->setBarsGroup(group);
+  if (!outputs.isEmpty()) {
+    auto* outputBars = new QCPBars(plot->xAxis, plot->yAxis);
+    outputBars->setName("output SQNR vs float layer");
+    outputBars->setBrush(kFrontColor);
+    outputBars->setPen(Qt::NoPen);
+    outputBars->setData(outputTicks, outputs);
+    outputBars->setWidth(0.38);
+    outputBars->setBarsGroup(group);
+    plot->legend->setVisible(true);
+  }
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
   ticker->addTicks(ticks, labels);
   plot->xAxis->setTicker(ticker);
   plot->xAxis->setTickLabelRotation(ticks.size() > 5 ? 40 : 0);
   plot->xAxis->setRange(0.3, ticks.size() + 0.7);
-  plot->yAxis->setLabel(QString("weight SQNR (dB), %1").arg(run->label()));
+  plot->yAxis->setLabel(QString("SQNR (dB), %1").arg(run->label()));
   fitY(plot, 0, top);
 }
 

@@ -15,6 +15,7 @@
 #include "core/internal/calibration.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/graph_walk.h"
+#include "core/internal/layer_outputs.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/internal/weight_report.h"
@@ -137,6 +138,13 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   impl.quantizationJson = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
                           runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
   outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
+  try {
+    progress.update("Comparing each layer's output with the float model", 0.97);
+    addLayerOutputSqnr(folded, quantized, calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32)),
+                       outcome.layers);
+  } catch (const std::exception& e) {
+    outcome.notes.push_back("Per-layer output SQNR not measured: " + shortTorchMessage(e));
+  }
   const auto remaining = outcome.model.graphOperators();
   const bool batchNormLeft = remaining.count("aten::batch_norm") > 0;
   for (auto& layer : outcome.layers) {
