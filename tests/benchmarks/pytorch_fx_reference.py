@@ -77,4 +77,10 @@ torch.save(calib, os.path.join(out, "resnet18_calib.pt"))
 q_resnet, seconds = fx_quantize(resnet, calib, calib[:8])
 x = torch.randn(8, 3, 224, 224)
 result["resnet18"] = {"fp32_ms": latency(resnet, x), "int8_ms": latency(q_resnet, x), "quantize_s": seconds}
+# MobileNetV2: QuantScope quantizes and benchmarks it at batch 1 and 8 on whichever engine runs it.
+torch.manual_seed(0)
+mobilenet = torchvision.models.mobilenet_v2(weights=None).eval()
+torch.jit.save(torch.jit.script(mobilenet), os.path.join(out, "mobilenet_v2.pt"),
+               _extra_files={"quantscope/input_spec.json": json.dumps({"shape": [1, 3, 224, 224], "dtype": "float32"})})
+torch.save(torch.randn(64, 3, 224, 224), os.path.join(out, "mobilenet_v2_calib.pt"))
 print(json.dumps(result))
