@@ -112,8 +112,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear"});
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
-      layer.scheme = "stays float: LibTorch's TorchScript passes quantize only Linear dynamically; its "
-                     "quantized LSTM/GRU kernels are reachable from eager PyTorch, not from a TorchScript graph";
+      layer.scheme = "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "
+                     "QuantScope does not yet rewrite " + layer.opKind + " to LibTorch's quantized RNN kernel "
+                     "(aten::quantized_lstm / quantized_gru)";
     }
   }
   if (kernels == 0) {
