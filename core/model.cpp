@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/internal/dynamic_rnn.h"
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/runtime_info.h"
@@ -83,7 +84,18 @@ std::vector<ParameterRecord> collectParameters(const torch::jit::Module& module)
     const std::string type = shortTypeName(sub.value);
     for (const auto& p : sub.value.named_parameters(/*recurse=*/false)) addTensor(out, sub.name, type, p.name, p.value);
     for (const auto& attr : sub.value.named_attributes(/*recurse=*/false)) {
-      addPackedParams(out, sub.name, attr.name, attr.value);
+      if (addPackedParams(out, sub.name, attr.name, attr.value)) continue;
+      // Quantized RNN layers keep their int8 weights in a list of CellParams objects.
+      if (!attr.value.isList()) continue;
+      int index = 0;
+      for (const auto& item : attr.value.toListRef()) {
+        if (!item.isObject() || item.type()->str().find("CellParamsBase") == std::string::npos) continue;
+        const std::string kind = attr.name.find("gru") != std::string::npos ? "QuantizedGRU" : "QuantizedLSTM";
+        for (const torch::Tensor& t : unpackCellParams(item)) {
+          addTensor(out, sub.name, kind, attr.name + "." + std::to_string(index) + (t.is_quantized() ? ".weight" : ".bias"), t);
+        }
+        ++index;
+      }
     }
   }
   return out;

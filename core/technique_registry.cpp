@@ -65,7 +65,7 @@ TechniqueRegistry::TechniqueRegistry() {
   dynamic.displayName = "Dynamic quantization";
   dynamic.summary = "int8 weights; activations quantized per batch at run time. No calibration data needed.";
   dynamic.params = dynamicQuantizationParams();
-  dynamic.layerTypes = {"Linear"};
+  dynamic.layerTypes = {"Linear", "LSTM", "GRU"};
   dynamic.available = true;
   dynamic.run = runDynamicQuantization;
   techniques_.push_back(std::move(dynamic));

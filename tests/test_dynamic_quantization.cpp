@@ -5,6 +5,7 @@
 #include "core/dataset.h"
 #include "core/quantization_techniques.h"
 #include "core/runtime_info.h"
+#include "core/size_report.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 
@@ -73,14 +74,36 @@ class TestDynamicQuantization : public QObject {
     const double qnnpack = evaluate("mlp.pt", "mlp_data.pt", {{"qconfig", "qnnpack"}}).fidelity.sqnrDb;
     QVERIFY2(qnnpack > fbgemm + 1.0, qPrintable(QString("qnnpack %1 dB, fbgemm %2 dB").arg(qnnpack).arg(fbgemm)));
   }
-  void lstmModelQuantizesItsLinearHead() {
-    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(Model::load(fixture("lstm.pt")));
+  void recurrentLayersRunOnQuantizedRnnKernels_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("layerName");
+    QTest::addColumn<QString>("kernel");
+    QTest::newRow("LSTM") << "lstm.pt" << "lstm" << "aten::quantized_lstm";
+    QTest::newRow("2-layer GRU") << "gru.pt" << "gru" << "aten::quantized_gru";
+  }
+  void recurrentLayersRunOnQuantizedRnnKernels() {
+    QFETCH(QString, file);
+    QFETCH(QString, layerName);
+    QFETCH(QString, kernel);
+    const Model original = Model::load(fixture(file.toStdString()));
+    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(original);
     QVERIFY(layer(outcome.layers, "head").quantized);
-    const auto& lstm = layer(outcome.layers, "lstm");
-    QVERIFY(!lstm.quantized);
-    QVERIFY(QString::fromStdString(lstm.scheme).contains("LSTM"));
-    Model quantized = outcome.model;
-    quantized.checkInput(InputSpec::parse("3x5x16"));
+    const auto& rnn = layer(outcome.layers, layerName.toStdString());
+    QVERIFY2(rnn.quantized, rnn.scheme.c_str());
+    QVERIFY(rnn.weightSqnrDb > 30.0);
+    const auto ops = outcome.model.graphOperators();
+    QCOMPARE(ops.count(kernel.toStdString()), size_t{1});
+    QCOMPARE(ops.count("aten::lstm") + ops.count("aten::gru"), size_t{0});
+    // int8 weights are counted in the sizes, and the outputs stay close to the float model's.
+    QVERIFY(measureModelSize(outcome.model).parameterBytesByDtype.at("qint8") > 0);
+    const Dataset sequences = Dataset::load(DataSource{fixture("sequences.pt")});
+    const FidelityMetrics f = computeFidelity(runModel(original, sequences, 30), runModel(outcome.model, sequences, 30));
+    QVERIFY2(f.sqnrDb > 25.0, qPrintable(QString::number(f.sqnrDb)));
+    // Saved and reloaded, it runs the same.
+    const QString path = QDir::temp().filePath("quantscope_rnn_" + file);
+    outcome.model.save(path.toStdString());
+    QCOMPARE(runModel(Model::load(path.toStdString()), sequences, 30).values, runModel(outcome.model, sequences, 30).values);
+    QFile::remove(path);
   }
   void transformerReportsWhatReallyRunsInt8() {
     const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(Model::load(fixture("transformer.pt")));

@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include "core/errors.h"
+#include "core/internal/dynamic_rnn.h"
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/observers.h"
@@ -98,8 +99,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
+  const int rnnLayers = quantizeRnnLayers(quantized, {perChannel, recipe.reduceRangeActivations});
   torch::jit::EliminateDeadCode(graph);
-  const int kernels = setReduceRange(graph, recipe.reduceRangeActivations);
+  const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers;
 
   QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), "dynamic", params,
                               recipe.name, runtime.quantizedEngine, {}, {}, false};
@@ -109,7 +111,7 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   outcome.model.impl().quantizationJson = R"({"technique":"dynamic","recipe":")" + recipe.name +
                                           R"(","engine":")" + runtime.quantizedEngine + R"(","dtype":")" +
                                           params.at("dtype") + R"("})";
-  outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear"});
+  outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
       layer.scheme = "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "
@@ -123,8 +125,12 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   }
   const auto runsInt8 = std::count_if(outcome.layers.begin(), outcome.layers.end(),
                                      [](const LayerQuantization& l) { return l.quantized; });
-  outcome.notes.push_back(std::to_string(runsInt8) + " layer(s) run on quantized::linear_dynamic, " +
-                          std::to_string(kernels) + " such op(s) in the graph (" +
+  if (rnnLayers > 0) {
+    outcome.notes.push_back(std::to_string(rnnLayers) + " LSTM/GRU layer(s) run on LibTorch's quantized RNN kernels "
+                            "(aten::quantized_lstm / quantized_gru, int8 weights, dynamic activations).");
+  }
+  outcome.notes.push_back(std::to_string(runsInt8) + " layer(s) run int8; " +
+                          std::to_string(kernels) + " int8 dynamic op(s) in the graph (" +
                           recipe.name + " recipe on " + runtime.quantizedEngine + " kernels, activations " +
                           (recipe.reduceRangeActivations ? "7-bit reduce_range" : "8-bit") + ").");
   progress.update("Quantized", 1.0);
