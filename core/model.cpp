@@ -111,6 +111,15 @@ Model makeModel(torch::jit::Module module, std::optional<InputSpec> spec, std::s
   return Model(std::move(impl));
 }
 
+Model makeDerivedModel(torch::jit::Module quantized, const Model& original, const std::string& label,
+                       const std::string& engine, const std::string& quantizationJson) {
+  Model model = makeModel(std::move(quantized), original.inputSpec(), engine, quantizationJson);
+  model.impl().label = original.displayName() + " (" + label + ")";
+  model.impl().derivedFrom =
+      original.impl().derivedFrom.empty() ? original.impl().sourcePath : original.impl().derivedFrom;
+  return model;
+}
+
 torch::Tensor firstTensorOutput(const c10::IValue& output) {
   if (output.isTensor()) return output.toTensor();
   if (output.isTuple()) {

@@ -27,6 +27,22 @@ TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::
   return d;
 }
 
+TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName, std::string summary,
+                              std::vector<ParamSpec> params, std::vector<std::string> layerTypes,
+                              bool needsCalibration, TechniqueFunction run) {
+  TechniqueDescriptor d;
+  d.name = std::move(name);
+  d.apiFunction = std::move(apiFunction);
+  d.displayName = std::move(displayName);
+  d.summary = std::move(summary);
+  d.params = std::move(params);
+  d.layerTypes = std::move(layerTypes);
+  d.available = true;
+  d.needsCalibration = needsCalibration;
+  d.run = std::move(run);
+  return d;
+}
+
 bool parseNumber(const std::string& text, double& value) {
   try {
     size_t used = 0;
@@ -59,46 +75,25 @@ std::pair<std::string, std::string> parseParamAssignment(const std::string& text
 }
 
 TechniqueRegistry::TechniqueRegistry() {
-  TechniqueDescriptor dynamic;
-  dynamic.name = "dynamic";
-  dynamic.apiFunction = "dynamic_quantization";
-  dynamic.displayName = "Dynamic quantization";
-  dynamic.summary = "int8 weights; activations quantized per batch at run time. No calibration data needed.";
-  dynamic.params = dynamicQuantizationParams();
-  dynamic.layerTypes = {"Linear", "LSTM", "GRU"};
-  dynamic.available = true;
-  dynamic.run = runDynamicQuantization;
-  techniques_.push_back(std::move(dynamic));
-
+  techniques_.push_back(available(
+      "dynamic", "dynamic_quantization", "Dynamic quantization",
+      "int8 weights; activations quantized per batch at run time. No calibration data needed.",
+      dynamicQuantizationParams(), {"Linear", "LSTM", "GRU"}, /*needsCalibration=*/false, runDynamicQuantization));
   const std::vector<std::string> convAndLinear{"Conv1d", "Conv2d", "Conv3d", "Linear"};
-  TechniqueDescriptor staticTechnique;
-  staticTechnique.name = "static";
-  staticTechnique.apiFunction = "static_quantization";
-  staticTechnique.displayName = "Static (post-training) quantization";
-  staticTechnique.summary = "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager "
-                            "semantics); activation ranges calibrated on sample data.";
-  staticTechnique.params = staticQuantizationParams();
-  staticTechnique.layerTypes = convAndLinear;
-  staticTechnique.available = true;
-  staticTechnique.needsCalibration = true;
-  staticTechnique.run = runStaticQuantization;
-  techniques_.push_back(std::move(staticTechnique));
+  techniques_.push_back(available(
+      "static", "static_quantization", "Static (post-training) quantization",
+      "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
+      "ranges calibrated on sample data.",
+      staticQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runStaticQuantization));
   techniques_.push_back(notYetBuilt(
       "qat", "quantization_aware_training", "Quantization-aware training",
       "Fine-tunes with simulated int8 (fake quantization) so the model adapts to it.",
       {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}}, convAndLinear));
-  TechniqueDescriptor fx;
-  fx.name = "fx";
-  fx.apiFunction = "fx_graph_mode_quantization";
-  fx.displayName = "Graph-mode (FX) quantization";
-  fx.summary = "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; "
-               "calibrated on sample data.";
-  fx.params = graphModeQuantizationParams();
-  fx.layerTypes = convAndLinear;
-  fx.available = true;
-  fx.needsCalibration = true;
-  fx.run = runGraphModeQuantization;
-  techniques_.push_back(std::move(fx));
+  techniques_.push_back(available(
+      "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
+      "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; calibrated on "
+      "sample data.",
+      graphModeQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runGraphModeQuantization));
   techniques_.push_back(notYetBuilt(
       "mixed", "mixed_precision_quantization", "Mixed-precision quantization",
       "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",

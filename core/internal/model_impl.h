@@ -32,6 +32,11 @@ c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input);
 Model makeModel(torch::jit::Module module, std::optional<InputSpec> spec, std::string quantizedEngine = {},
                 std::string quantizationJson = {});
 
+// A quantized model made from `original`: keeps its input spec, remembers the original file (never to be
+// overwritten), and records how it was made inside the archive.
+Model makeDerivedModel(torch::jit::Module quantized, const Model& original, const std::string& label,
+                       const std::string& engine, const std::string& quantizationJson);
+
 // The first tensor in a model's output (a tensor, or the first tensor inside tuples/lists).
 torch::Tensor firstTensorOutput(const c10::IValue& output);
 torch::Tensor makeInput(const InputSpec& spec, bool random = false);

@@ -103,14 +103,11 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   torch::jit::EliminateDeadCode(graph);
   const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers;
 
-  QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), "dynamic", params,
-                              recipe.name, runtime.quantizedEngine, {}, {}, false};
-  outcome.model.impl().label = model.displayName() + " (dynamic " + params.at("dtype") + ")";
-  outcome.model.impl().derivedFrom =
-      model.impl().derivedFrom.empty() ? model.impl().sourcePath : model.impl().derivedFrom;
-  outcome.model.impl().quantizationJson = R"({"technique":"dynamic","recipe":")" + recipe.name +
-                                          R"(","engine":")" + runtime.quantizedEngine + R"(","dtype":")" +
-                                          params.at("dtype") + R"("})";
+  const std::string json = R"({"technique":"dynamic","recipe":")" + recipe.name + R"(","engine":")" +
+                           runtime.quantizedEngine + R"(","dtype":")" + params.at("dtype") + R"("})";
+  QuantizationOutcome outcome{
+      makeDerivedModel(quantized, model, "dynamic " + params.at("dtype"), runtime.quantizedEngine, json),
+      "dynamic", params, recipe.name, runtime.quantizedEngine, {}, {}, false};
   outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {

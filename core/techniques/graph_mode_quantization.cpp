@@ -130,13 +130,10 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
                 "Static quantization acts on Conv and Linear layers.");
   }
 
-  QuantizationOutcome outcome{makeModel(quantized, model.inputSpec(), runtime.quantizedEngine), technique, params,
-                              recipe.name, runtime.quantizedEngine, {}, {}, false};
-  Model::Impl& impl = outcome.model.impl();
-  impl.label = model.displayName() + " (" + technique + " int8)";
-  impl.derivedFrom = model.impl().derivedFrom.empty() ? model.impl().sourcePath : model.impl().derivedFrom;
-  impl.quantizationJson = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
-                          runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
+  const std::string json = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
+                           runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
+  QuantizationOutcome outcome{makeDerivedModel(quantized, model, technique + " int8", runtime.quantizedEngine, json),
+                              technique, params, recipe.name, runtime.quantizedEngine, {}, {}, false};
   outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
   try {
     progress.update("Comparing each layer's output with the float model", 0.97);
