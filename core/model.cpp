@@ -3,6 +3,8 @@
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSaveFile>
 #include <set>
 #include <sstream>
@@ -120,6 +122,16 @@ Model makeDerivedModel(torch::jit::Module quantized, const Model& original, cons
   return model;
 }
 
+void recordLayerNames(Model& model, const std::vector<LayerQuantization>& layers) {
+  QJsonObject record = QJsonDocument::fromJson(QByteArray::fromStdString(model.impl().quantizationJson)).object();
+  QJsonObject names;
+  for (const auto& layer : layers) {
+    if (!layer.packedAs.empty()) names[QString::fromStdString(layer.packedAs)] = QString::fromStdString(layer.layer);
+  }
+  record["layers"] = names;
+  model.impl().quantizationJson = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
+}
+
 torch::Tensor firstTensorOutput(const c10::IValue& output) {
   if (output.isTensor()) return output.toTensor();
   if (output.isTuple()) {
@@ -214,8 +226,16 @@ ModelInfo Model::inspect() const {
   info.inputSpec = impl_->inputSpec;
   info.quantizedEngine = impl_->quantizedEngine;
   const auto parameters = collectParameters(impl_->module);
+  const QJsonObject layerNames = QJsonDocument::fromJson(QByteArray::fromStdString(impl_->quantizationJson))
+                                     .object().value("layers").toObject();
   std::map<std::string, size_t> layerIndex;
-  for (const auto& p : parameters) {
+  for (auto p : parameters) {
+    // Packed int8 weights are one layer each: named by the record the quantizer left, else by attribute.
+    if (p.ownerType.rfind("Quantized", 0) == 0) {
+      const std::string packed = (p.owner.empty() ? "" : p.owner + ".") + p.name.substr(0, p.name.rfind('.'));
+      p.owner = layerNames.value(QString::fromStdString(packed)).toString(QString::fromStdString(packed)).toStdString();
+      p.name = p.name.substr(p.name.rfind('.') + 1);
+    }
     info.parameterCount += p.numel;
     info.parameterBytes += p.bytes;
     if (p.dtype.rfind("q", 0) == 0) info.quantized = true;
@@ -234,6 +254,7 @@ ModelInfo Model::inspect() const {
       info.layers.push_back(std::move(layer));
     }
     LayerInfo& layer = info.layers[it->second];
+    if (p.dtype.rfind("q", 0) == 0) layer.dtype = p.dtype;  // a layer with int8 weights is an int8 layer
     layer.parameterShapes.push_back(p.name + " " + InputSpec::shapeToString(p.shape));
     layer.parameterCount += p.numel;
   }

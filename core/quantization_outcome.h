@@ -15,6 +15,7 @@ struct LayerQuantization {
   std::string layer;   // qualified module name, or the graph op when the layer has no module
   std::string opKind;  // "Linear", "Conv2d", "LSTM", ...
   bool quantized = false;
+  std::string packedAs;  // where the int8 weight lives in the quantized model (attribute path)
   std::string scheme;  // "qint8 per-tensor symmetric, scale 0.0123" or the reason it stayed float
   double weightSqnrDb = 0;  // SQNR of the dequantized weight against the float weight
   bool hasWeightSqnr = false;

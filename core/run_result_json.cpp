@@ -203,8 +203,13 @@ RunResult runResultFromJson(const QJsonObject& o) {
   r.quantizedOps = opProfileFromJson(o.value("quantized_ops").toObject());
   for (const auto& v : o.value("layers").toArray()) {
     const QJsonObject l = v.toObject();
-    LayerQuantization layer{ss(l.value("layer")), ss(l.value("op")), l.value("quantized").toBool(), ss(l.value("scheme")),
-                            numberOr(l.value("weight_sqnr_db"), INFINITY), l.contains("weight_sqnr_db")};
+    LayerQuantization layer;
+    layer.layer = ss(l.value("layer"));
+    layer.opKind = ss(l.value("op"));
+    layer.quantized = l.value("quantized").toBool();
+    layer.scheme = ss(l.value("scheme"));
+    layer.hasWeightSqnr = l.contains("weight_sqnr_db");
+    layer.weightSqnrDb = numberOr(l.value("weight_sqnr_db"), INFINITY);
     layer.hasOutputSqnr = l.contains("output_sqnr_db");
     layer.outputSqnrDb = numberOr(l.value("output_sqnr_db"), INFINITY);
     const QJsonObject histogram = l.value("weight_histogram").toObject();

@@ -79,6 +79,7 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     matched[best] = true;
     LayerQuantization& layer = report[best];
     layer.quantized = true;
+    layer.packedAs = (packed.owner.empty() ? "" : packed.owner + ".") + packed.name.substr(0, packed.name.rfind('.'));
     layer.scheme = describeQuantizedTensor(packed.tensor);
     layer.weightSqnrDb = signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
     layer.hasWeightSqnr = true;

@@ -126,6 +126,11 @@ class TestDynamicQuantization : public QObject {
     const ModelInfo info = reloaded.inspect();
     QVERIFY(info.quantized);
     QCOMPARE(info.quantizedEngine, bestQuantizedEngine());
+    // Freezing renamed the weights; the archive's record gives the original layer name back.
+    const auto fc = std::find_if(info.layers.begin(), info.layers.end(), [](const LayerInfo& l) { return l.name == "fc"; });
+    QVERIFY(fc != info.layers.end());
+    QCOMPARE(fc->type, std::string("QuantizedLinear"));
+    QCOMPARE(fc->dtype, std::string("qint8"));
     DataSource images{fixture("images")};
     const Dataset data = Dataset::load(images, original.inputSpec());
     const Matrix inMemory = runModel(outcome.model, data), fromFile = runModel(reloaded, data);

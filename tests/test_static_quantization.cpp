@@ -88,6 +88,18 @@ class TestStaticQuantization : public QObject {
     }
     QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme).contains("per-channel symmetric, 16 scales"));
   }
+  void savedInt8ModelListsOriginalLayers() {
+    const Model digits = Model::load(builtinDigitsModelPath());
+    const Dataset calibration = Dataset::load(DataSource{"digits:train"});
+    const QuantizationOutcome q = QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &calibration);
+    const QString path = QDir::temp().filePath("quantscope_fx_digits.pt");
+    q.model.save(path.toStdString());
+    std::vector<std::string> names;
+    for (const auto& l : Model::load(path.toStdString()).inspect().layers) names.push_back(l.name + ":" + l.type);
+    QCOMPARE(names, (std::vector<std::string>{"conv1:QuantizedConv2d", "conv2:QuantizedConv2d", "conv3:QuantizedConv2d",
+                                              "fc1:QuantizedLinear", "fc2:QuantizedLinear"}));
+    QFile::remove(path);
+  }
   void staticKeepsEagerSemantics() {
     const DigitsRun run = runOnDigits("static");
     // Each Conv/Linear is int8 inside quantize/dequantize borders; the residual add stays float.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/model.h"
+#include "core/quantization_outcome.h"
 
 namespace quantscope {
 
@@ -36,6 +37,9 @@ Model makeModel(torch::jit::Module module, std::optional<InputSpec> spec, std::s
 // overwritten), and records how it was made inside the archive.
 Model makeDerivedModel(torch::jit::Module quantized, const Model& original, const std::string& label,
                        const std::string& engine, const std::string& quantizationJson);
+// Adds {"layers": {packed weight: original layer}} to the model's quantization record, so that inspecting
+// the saved file shows the original layer names that freezing erased.
+void recordLayerNames(Model& model, const std::vector<LayerQuantization>& layers);
 
 // The first tensor in a model's output (a tensor, or the first tensor inside tuples/lists).
 torch::Tensor firstTensorOutput(const c10::IValue& output);

@@ -57,7 +57,7 @@ std::vector<ParamSpec> dynamicQuantizationParams() {
        "qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."},
       {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
        "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-       "models oneDNN cannot (e.g. depthwise convolutions at batch > 1 on some builds)."},
+       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
       {"weight_granularity", ParamType::Choice, "per_tensor", 0, 0, {"per_tensor", "per_channel"},
        "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
        "output row (usually more accurate)."},
@@ -109,6 +109,7 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
       makeDerivedModel(quantized, model, "dynamic " + params.at("dtype"), runtime.quantizedEngine, json),
       "dynamic", params, recipe.name, runtime.quantizedEngine, {}, {}, false};
   outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
+  recordLayerNames(outcome.model, outcome.layers);
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
       layer.scheme = "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "

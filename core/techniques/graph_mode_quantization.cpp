@@ -35,7 +35,7 @@ std::vector<ParamSpec> commonParams() {
        "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
       {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
        "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-       "models oneDNN cannot (e.g. depthwise convolutions at batch > 1 on some builds)."},
+       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
       {"observer", ParamType::Choice, "default", 0, 0,
        {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
        "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). histogram minimizes "
@@ -135,6 +135,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   QuantizationOutcome outcome{makeDerivedModel(quantized, model, technique + " int8", runtime.quantizedEngine, json),
                               technique, params, recipe.name, runtime.quantizedEngine, {}, {}, false};
   outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
+  recordLayerNames(outcome.model, outcome.layers);
   try {
     progress.update("Comparing each layer's output with the float model", 0.97);
     addLayerOutputSqnr(folded, quantized, calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32)),
