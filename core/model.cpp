@@ -1,5 +1,6 @@
 #include "core/model.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include <QFileInfo>
@@ -176,27 +177,56 @@ void activateEngineOf(const Model& model) {
   if (!model.impl().quantizedEngine.empty()) useQuantizedEngine(model.impl().quantizedEngine);
 }
 
+namespace {
+
+// Re-runs a failing forward under the profiler: an op that throws still closes its range, so the failing op
+// is the last top-level op that started.
+std::string locateFailingOp(const Model& model, const torch::Tensor& input) {
+  using namespace torch::autograd::profiler;
+  enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU,
+                                                             /*report_input_shapes=*/true));
+  bool failed = false;
+  try {
+    model.impl().module.forward({input});
+  } catch (const std::exception&) {
+    failed = true;
+  }
+  const thread_event_lists events = disableProfilerLegacy();
+  if (!failed) return {};
+  std::string found;
+  for (const auto& thread : events) {
+    std::vector<const LegacyEvent*> open;
+    for (const LegacyEvent& e : thread) {
+      if (e.kind() == EventKind::PopRange && !open.empty()) open.pop_back();
+      if (e.kind() != EventKind::PushRange) continue;
+      const std::string name = e.name();
+      bool insideOp = false;
+      for (const LegacyEvent* outer : open) insideOp |= std::string(outer->name()).find("::") != std::string::npos;
+      open.push_back(&e);
+      if (insideOp || name.find("::") == std::string::npos) continue;
+      found = name;
+      const auto shapes = e.shapes();
+      if (!shapes.empty() && !shapes.front().empty()) found += " on an input of shape " + InputSpec::shapeToString(shapes.front());
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
 c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input) {
   try {
     return model.impl().module.forward({input});
   } catch (const std::exception& e) {
     const std::string engine = model.impl().quantizedEngine;
     if (engine.empty()) throw;
-    // The TorchScript traceback's last "<--- HERE" marks the op that failed.
-    std::string message = e.what(), failingOp;
-    const size_t here = message.rfind("<--- HERE");
-    if (here != std::string::npos) {
-      const size_t lineEnd = message.rfind('\n', here);
-      const size_t lineStart = lineEnd == std::string::npos ? std::string::npos : message.rfind('\n', lineEnd - 1);
-      if (lineStart != std::string::npos) failingOp = message.substr(lineStart + 1, lineEnd - lineStart - 1);
-      failingOp.erase(0, failingOp.find_first_not_of(' '));
-    }
+    const std::string failingOp = locateFailingOp(model, input);
     const std::string other = engine == "onednn" ? "qnnpack" : "onednn";
     throw Error("The quantized model failed on the " + engine + " engine with input " +
-                    InputSpec::shapeToString(input.sizes().vec()) + ": " + shortTorchMessage(e) +
-                    (failingOp.empty() ? "" : " (at: " + failingOp + ")"),
+                    InputSpec::shapeToString(input.sizes().vec()) +
+                    (failingOp.empty() ? "" : ", in " + failingOp) + ": " + shortTorchMessage(e),
                 "Quantize again with engine=" + other + " (this LibTorch's oneDNN fails on some depthwise "
-                "convolutions at batch > 1), or benchmark at batch 1.");
+                "convolutions, depending on the batch sizes a model has run with).");
   }
 }
 

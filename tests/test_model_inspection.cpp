@@ -16,7 +16,9 @@ class TestModelInspection : public QObject {
  private slots:
   void parameterCountsAndLayersMatchPython_data() {
     QTest::addColumn<QString>("file");
-    for (const char* f : {"mlp.pt", "cnn_scripted.pt", "cnn_traced.pt", "lstm.pt", "transformer.pt"}) QTest::newRow(f) << f;
+    for (const char* f : {"mlp.pt", "cnn_scripted.pt", "cnn_traced.pt", "lstm.pt", "transformer.pt", "mobilenet_v2.pt"}) {
+      QTest::newRow(f) << f;
+    }
   }
   void parameterCountsAndLayersMatchPython() {
     QFETCH(QString, file);

@@ -139,6 +139,29 @@ class TestStaticQuantization : public QObject {
     QVERIFY(run.result.quantizedLatency.available);
     expectError([] { runOnDigits("fx", {{"engine", "fbgemm"}}); }, {"not one of"});
   }
+  void engineFailuresSayWhereAndOfferTheOtherEngine() {
+    // This LibTorch's oneDNN fails on some of MobileNetV2's depthwise convolutions depending on the batch
+    // sizes it has run; either it runs, or the error names engine, op and input shape and offers qnnpack.
+    const Model mobilenet = Model::load(fixture("mobilenet_v2.pt"));
+    const Dataset calibration = Dataset::load(DataSource{fixture("mobilenet_calibration.pt")});
+    const ParamValues onednn{{"engine", "onednn"}, {"calib_samples", "8"}};
+    try {
+      const QuantizationOutcome q = prepare_model_for_quantization(mobilenet, "fx", onednn, &calibration);
+      q.model.checkInput(InputSpec::parse("1x3x224x224"));
+      q.model.checkInput(InputSpec::parse("8x3x224x224"));
+    } catch (const Error& e) {
+      const QString message = QString::fromStdString(e.fullMessage());
+      for (const char* part : {"failed on the onednn engine", "quantized::", "on an input of shape", "engine=qnnpack"}) {
+        QVERIFY2(message.contains(part), qPrintable(message));
+      }
+    }
+    const QuantizationOutcome q = prepare_model_for_quantization(
+        mobilenet, "fx", {{"engine", "qnnpack"}, {"qconfig", "qnnpack"}, {"calib_samples", "8"}}, &calibration);
+    QCOMPARE(q.engine, std::string("qnnpack"));
+    q.model.checkInput(InputSpec::parse("1x3x224x224"));
+    q.model.checkInput(InputSpec::parse("8x3x224x224"));
+    QVERIFY(q.model.graphOperators().count("quantized::conv2d") == 1);
+  }
   void userModelsAndTheirData() {
     // A scripted and a traced CNN with an image-shaped tensor file as calibration data.
     const Dataset calibration = Dataset::load(DataSource{fixture("cnn_calibration.pt")});
