@@ -6,6 +6,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
@@ -18,6 +19,7 @@
 #include "core/model.h"
 #include "tests/test_support.h"
 #include "ui/charts.h"
+#include "ui/data_source_widget.h"
 #include "ui/main_window.h"
 #include "ui/run_controller.h"
 #include "ui/runs_model.h"
@@ -196,6 +198,31 @@ class TestMainWindow : public QObject {
     QVERIFY(reopened.model().has_value());
     reopened.openProject(QString::fromStdString(test::fixture("features.csv")));
     QVERIFY(reopened.errorText().contains("not a QuantScope project"));
+  }
+  void ownModelWithoutInputSpecAndOwnData() {
+    MainWindow own;
+    own.resize(1366, 768);
+    own.show();
+    own.openModel(QString::fromStdString(test::fixture("mlp_no_spec.pt")));
+    QVERIFY(waitIdle(own));
+    QVERIFY(own.errorText().contains("does not store its input shape"));
+    own.selectTechnique("fx");
+    own.findChild<DataSourceWidget*>("testData")->setSource(QString::fromStdString(test::fixture("mlp_data.pt")));
+    own.findChild<DataSourceWidget*>("calibrationData")->setSource(QString::fromStdString(test::fixture("mlp_unlabelled.pt")));
+    setSpin(own, "benchRuns", 5);
+    own.runSelectedTechnique();
+    QVERIFY(own.errorText().contains("Enter the model's input shape"));  // nothing started without it
+    QVERIFY(!own.controller().busy());
+    own.findChild<QLineEdit*>("inputShape")->setText("1x64");
+    own.runSelectedTechnique();
+    QVERIFY(waitIdle(own));
+    QVERIFY2(own.errorText().isEmpty(), qPrintable(own.errorText()));
+    QCOMPARE(own.runs().rowCount(), 1);
+    const RunResult& r = own.runs().runs().front().result;
+    QCOMPARE(r.technique, std::string("fx"));
+    QCOMPARE(r.datasetSize, 100);
+    QVERIFY(r.fidelity.sqnrDb > 20.0);
+    QCOMPARE(qobject_cast<QCPBars*>(own.charts().plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(), 3);
   }
   void cleanupTestCase() { window_.reset(); }
 };
