@@ -91,6 +91,10 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   result.datasetSize = test_data.info().size;
   result.layers = outcome.layers;
   result.notes = outcome.notes;
+  if (!options.calibrationData && TechniqueRegistry::instance().find(technique).needsCalibration) {
+    result.notes.push_back("Calibrated on the test data itself (no separate calibration data was given): the "
+                           "accuracy shown may be slightly optimistic.");
+  }
   for (const auto& warning : result.runtime.warnings) result.notes.push_back("Warning: " + warning);
   result.simulated = outcome.simulated;
   result.finishedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
