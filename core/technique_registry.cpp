@@ -11,22 +11,6 @@ namespace {
 
 const std::vector<std::string> kQConfigs{"fbgemm", "x86", "qnnpack", "onednn"};
 
-TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::string displayName,
-                                std::string summary, std::vector<ParamSpec> params,
-                                std::vector<std::string> layerTypes) {
-  TechniqueDescriptor d;
-  d.name = std::move(name);
-  d.apiFunction = std::move(apiFunction);
-  d.displayName = std::move(displayName);
-  d.summary = std::move(summary);
-  d.params = std::move(params);
-  d.layerTypes = std::move(layerTypes);
-  d.available = false;
-  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction + ") is not available yet in this version of "
-                        "QuantScope; no result is produced for it.";
-  return d;
-}
-
 TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName, std::string summary,
                               std::vector<ParamSpec> params, std::vector<std::string> layerTypes,
                               bool needsCalibration, TechniqueFunction run) {
@@ -40,6 +24,17 @@ TechniqueDescriptor available(std::string name, std::string apiFunction, std::st
   d.available = true;
   d.needsCalibration = needsCalibration;
   d.run = std::move(run);
+  return d;
+}
+
+TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::string displayName,
+                                std::string summary, std::vector<ParamSpec> params,
+                                std::vector<std::string> layerTypes) {
+  TechniqueDescriptor d = available(std::move(name), std::move(apiFunction), std::move(displayName), std::move(summary),
+                                    std::move(params), std::move(layerTypes), /*needsCalibration=*/false, nullptr);
+  d.available = false;
+  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction + ") is not available yet in this version of "
+                        "QuantScope; no result is produced for it.";
   return d;
 }
 
