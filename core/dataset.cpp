@@ -147,7 +147,15 @@ void Dataset::checkFits(const Model& model) const {
   if (!info.labelled) return;
   // The class count must fit the model's output width.
   torch::InferenceMode inference;
-  const auto output = firstTensorOutput(model.impl().module.forward({impl_->inputs.slice(0, 0, 1)}));
+  activateEngineOf(model);
+  torch::Tensor output;
+  try {
+    output = firstTensorOutput(forwardOrExplain(model, impl_->inputs.slice(0, 0, 1)));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("The model fails on a sample of '" + info.name + "': " + shortTorchMessage(e));
+  }
   if (output.dim() >= 2 && info.numClasses > output.size(-1)) {
     throw Error("Data '" + info.name + "' has labels up to " + std::to_string(info.numClasses - 1) +
                     " but the model outputs only " + std::to_string(output.size(-1)) + " classes.",
