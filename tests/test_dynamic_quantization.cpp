@@ -11,6 +11,7 @@
 
 using namespace quantscope;
 using quantscope::test::fixture;
+using quantscope::test::layer;
 
 namespace {
 
@@ -20,13 +21,6 @@ RunResult evaluate(const std::string& model, const std::string& data, const Para
   options.benchmark.warmupRuns = 1;
   return quantize_and_evaluate(Model::load(fixture(model)), Dataset::load(DataSource{fixture(data)}), "dynamic",
                                params, options);
-}
-
-const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name) {
-  for (const auto& l : layers) {
-    if (l.layer == name) return l;
-  }
-  throw std::runtime_error("no layer " + name);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 using namespace quantscope;
 using quantscope::test::expectError;
 using quantscope::test::fixture;
+using quantscope::test::layer;
 
 namespace {
 
@@ -41,13 +42,6 @@ DigitsRun runOnDigits(const std::string& technique, const ParamValues& params = 
 int count(const std::map<std::string, int>& ops, const std::string& op) {
   const auto it = ops.find(op);
   return it == ops.end() ? 0 : it->second;
-}
-
-const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name) {
-  for (const auto& l : layers) {
-    if (l.layer == name) return l;
-  }
-  throw std::runtime_error("no layer " + name);
 }
 
 }  // namespace

@@ -20,6 +20,13 @@ QJsonObject fixtureFacts(const QString& model) {
   return QJsonDocument::fromJson(file.readAll()).object().value(model).toObject();
 }
 
+const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name) {
+  for (const auto& l : layers) {
+    if (l.layer == name) return l;
+  }
+  throw std::runtime_error("no layer " + name);
+}
+
 void expectError(const std::function<void()>& action, const QStringList& fragments) {
   try {
     action();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/quantization_outcome.h"
 
 namespace quantscope::test {
 
@@ -15,6 +16,8 @@ QString fixturesDir();
 // The numbers make_fixtures.py computed in Python (facts.json).
 QJsonObject fixtureFacts(const QString& model);
 // Runs `action`, which must throw quantscope::Error whose message (with hint) contains every fragment.
+// The report row of one layer; throws when the report has none of that name.
+const LayerQuantization& layer(const std::vector<LayerQuantization>& layers, const std::string& name);
 void expectError(const std::function<void()>& action, const QStringList& fragments);
 
 }  // namespace quantscope::test
