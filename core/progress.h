@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/training/training_curve.h"
 
 namespace quantscope {
 
@@ -13,10 +14,15 @@ struct Progress {
   // stage: what is running now, e.g. "Benchmarking quantized model"; fraction: 0..1 of that stage.
   std::function<void(const std::string& stage, double fraction)> onUpdate;
   const std::atomic<bool>* cancelFlag = nullptr;
+  // Partial results streamed while a technique runs (training curves); optional.
+  std::function<void(const TrainingPoint&)> onTrainingPoint;
 
   void update(const std::string& stage, double fraction) const {
     throwIfCancelled();
     if (onUpdate) onUpdate(stage, fraction);
+  }
+  void trainingPoint(const TrainingPoint& point) const {
+    if (onTrainingPoint) onTrainingPoint(point);
   }
   bool cancelled() const { return cancelFlag && cancelFlag->load(std::memory_order_relaxed); }
   void throwIfCancelled() const {
@@ -26,6 +32,7 @@ struct Progress {
   Progress part(double begin, double end) const {
     Progress sub;
     sub.cancelFlag = cancelFlag;
+    sub.onTrainingPoint = onTrainingPoint;
     if (onUpdate) {
       auto parent = onUpdate;
       sub.onUpdate = [parent, begin, end](const std::string& stage, double f) { parent(stage, begin + f * (end - begin)); };

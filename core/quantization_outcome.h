@@ -22,6 +22,11 @@ struct LayerQuantization {
   // SQNR of this layer's output against the float model's same layer, on calibration samples.
   double outputSqnrDb = 0;
   bool hasOutputSqnr = false;
+  // Pruning: fraction of weights that are zero in the float weights and, once quantized, equal to the
+  // zero point in the int8 weights; negative when not measured. Output channels physically removed.
+  double sparsity = -1;
+  double int8Sparsity = -1;
+  int64_t channelsRemoved = 0;
   // Histograms of the float and the dequantized weight over the same bins (empty when not quantized).
   double histogramMin = 0, histogramMax = 0;
   std::vector<int64_t> floatHistogram, quantizedHistogram;
@@ -36,6 +41,8 @@ struct QuantizationOutcome {
   std::vector<LayerQuantization> layers;
   std::vector<std::string> notes;  // anything the user should know about this run
   bool simulated = false;          // true for fake-quantized (sub-8-bit) results
+  TrainingCurve trainingCurve;     // training techniques: every step and epoch, per series
+  std::vector<ResultFigure> figures;  // technique-specific measured figures
 };
 
 }  // namespace quantscope

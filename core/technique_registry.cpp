@@ -1,15 +1,17 @@
 #include "core/technique_registry.h"
 
 #include <cmath>
+#include <fstream>
 
 #include "core/errors.h"
 #include "core/techniques/dynamic_quantization.h"
+#include "core/techniques/distillation_quantization.h"
 #include "core/techniques/graph_mode_quantization.h"
+#include "core/techniques/pruning_quantization.h"
+#include "core/techniques/quantization_aware_training.h"
 
 namespace quantscope {
 namespace {
-
-const std::vector<std::string> kQConfigs{"fbgemm", "x86", "qnnpack", "onednn"};
 
 TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName, std::string summary,
                               std::vector<ParamSpec> params, std::vector<std::string> layerTypes,
@@ -57,6 +59,7 @@ std::string toString(ParamType type) {
     case ParamType::Choice: return "choice";
     case ParamType::Bool: return "bool";
     case ParamType::Text: return "text";
+    case ParamType::File: return "file";
   }
   return "?";
 }
@@ -82,8 +85,9 @@ TechniqueRegistry::TechniqueRegistry() {
       staticQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runStaticQuantization));
   techniques_.push_back(notYetBuilt(
       "qat", "quantization_aware_training", "Quantization-aware training",
-      "Fine-tunes with simulated int8 (fake quantization) so the model adapts to it.",
-      {{"qconfig", ParamType::Choice, "fbgemm", 0, 0, kQConfigs, "Numerics recipe."}}, convAndLinear));
+      "Fine-tunes with simulated int8 (fake quantization where fx puts int8) so the model adapts, then converts "
+      "to int8 kernels. Trains on the training data (labels needed).",
+      quantizationAwareTrainingParams(), convAndLinear));
   techniques_.push_back(available(
       "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
       "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; calibrated on "
@@ -97,14 +101,14 @@ TechniqueRegistry::TechniqueRegistry() {
       convAndLinear));
   techniques_.push_back(notYetBuilt(
       "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
-      "Prunes the smallest weights, then quantizes.",
-      {{"pruning_rate", ParamType::Float, "0.5", 0.0, 0.99, {}, "Fraction of weights set to zero."}},
-      convAndLinear));
+      "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, then "
+      "quantizes to int8. Trains on the training data (labels needed).",
+      pruningQuantizationParams(), convAndLinear));
   techniques_.push_back(notYetBuilt(
       "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
-      "Trains a quantized student against the float teacher's softened outputs.",
-      {{"temperature", ParamType::Float, "2.0", 0.1, 20.0, {}, "Softmax temperature of the distillation loss."}},
-      convAndLinear));
+      "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "
+      "Works on unlabelled data (teacher only).",
+      distillationQuantizationParams(), convAndLinear));
 }
 
 const TechniqueRegistry& TechniqueRegistry::instance() {
@@ -143,6 +147,11 @@ ParamValues TechniqueRegistry::resolveParams(const std::string& technique, const
         }
         break;
       case ParamType::Text:
+        break;
+      case ParamType::File:
+        if (!value.empty() && !std::ifstream(value).good()) {
+          throw Error(where + ": the file does not exist or cannot be read.");
+        }
         break;
       case ParamType::Bool:
         if (value != "true" && value != "false") throw Error(where + " must be true or false.");

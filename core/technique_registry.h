@@ -12,7 +12,8 @@ namespace quantscope {
 
 class Dataset;
 
-enum class ParamType { Int, Float, Choice, Bool, Text };
+// File: a path to an existing file (e.g. a student model); empty allowed when the default is empty.
+enum class ParamType { Int, Float, Choice, Bool, Text, File };
 
 struct ParamSpec {
   std::string name;
@@ -26,8 +27,17 @@ struct ParamSpec {
 
 // What a technique gets besides the model and its parameters.
 struct TechniqueContext {
-  const Dataset* calibrationData = nullptr;  // for techniques that calibrate or train
-  Progress progress;
+  const Dataset* calibrationData = nullptr;  // for techniques that calibrate
+  const Dataset* trainingData = nullptr;     // for techniques that train; falls back to calibrationData
+  // Extra models by role, e.g. "student" for distillation; a technique documents the roles it reads.
+  std::map<std::string, Model> models;
+  Progress progress;  // stage/fraction, cancel, and streamed training points
+
+  const Dataset* training() const { return trainingData ? trainingData : calibrationData; }
+  const Model* model(const std::string& role) const {
+    const auto found = models.find(role);
+    return found == models.end() ? nullptr : &found->second;
+  }
 };
 
 using TechniqueFunction =
@@ -42,6 +52,7 @@ struct TechniqueDescriptor {
   std::vector<std::string> layerTypes;  // module types it quantizes ("Linear", "Conv2d", ...)
   bool available = false;
   bool needsCalibration = false;  // calibrates on (or trains with) the calibration data
+  bool trains = false;            // fine-tunes the model: needs (labelled) training data
   std::string unavailableReason;  // shown instead of running, when not available
   TechniqueFunction run;
 };

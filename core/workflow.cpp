@@ -38,11 +38,27 @@ Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize, cons
   return out;
 }
 
+RunResult describeOutcome(const QuantizationOutcome& outcome) {
+  RunResult result;
+  result.technique = outcome.technique;
+  result.params = outcome.params;
+  result.recipe = outcome.recipe;
+  result.engine = outcome.engine;
+  result.layers = outcome.layers;
+  result.notes = outcome.notes;
+  result.simulated = outcome.simulated;
+  result.trainingCurve = outcome.trainingCurve;
+  result.figures = outcome.figures;
+  return result;
+}
+
 QuantizationOutcome prepare_model_for_quantization(const Model& model, const std::string& technique,
                                                    const ParamValues& kwargs, const Dataset* calibrationData,
-                                                   const Progress& progress) {
+                                                   const Progress& progress,
+                                                   const std::map<std::string, Model>& models) {
   TechniqueContext context;
   context.calibrationData = calibrationData;
+  context.models = models;
   context.progress = progress;
   return TechniqueRegistry::instance().run(technique, model, kwargs, context);
 }
@@ -55,48 +71,59 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   const InputSpec spec = model.requireInputSpec();
   test_data.checkFits(model);
 
+  // Training dominates a training technique's run: it gets most of the progress bar.
+  const double quantizeShare = TechniqueRegistry::instance().find(technique).trains ? 0.8 : 0.2;
   const auto started = std::chrono::steady_clock::now();
   QuantizationOutcome outcome = prepare_model_for_quantization(
-      model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data, progress.part(0.0, 0.2));
+      model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data,
+      progress.part(0.0, quantizeShare), options.models);
+  // The rest of the bar: evaluation, sizes, benchmarks and profile, at the fractions they always had.
+  const auto at = [quantizeShare](double f) { return quantizeShare + (f - 0.2) / 0.8 * (1.0 - quantizeShare); };
   result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // The benchmark must use the thread count asked for, and the engine the technique packed weights for.
   result.runtime = configureRuntime(options.benchmark.threads);
   activateEngineOf(outcome.model);
   result.runtime = currentRuntimeInfo();
 
-  const Matrix reference = runModel(model, test_data, options.evalBatchSize, progress.part(0.2, 0.3));
-  const Matrix candidate = runModel(outcome.model, test_data, options.evalBatchSize, progress.part(0.3, 0.4));
+  const Matrix reference = runModel(model, test_data, options.evalBatchSize, progress.part(at(0.2), at(0.3)));
+  const Matrix candidate = runModel(outcome.model, test_data, options.evalBatchSize, progress.part(at(0.3), at(0.4)));
   if (test_data.info().labelled) {
     result.originalAccuracy = computeAccuracy(reference, test_data.labels());
     result.quantizedAccuracy = computeAccuracy(candidate, test_data.labels());
   }
   result.fidelity = computeFidelity(reference, candidate);
-  progress.update("Measuring sizes", 0.4);
+  progress.update("Measuring sizes", at(0.4));
   result.sizes = compare_model_sizes(model, outcome.model);
 
   const InputSpec benchSpec = spec.withBatch(options.benchmarkBatch);
   result.originalLatency =
-      benchmark_inference_speed(model, benchSpec, options.benchmarkRuns, options.benchmark, progress.part(0.42, 0.71));
+      benchmark_inference_speed(model, benchSpec, options.benchmarkRuns, options.benchmark, progress.part(at(0.42), at(0.71)));
   result.quantizedLatency = benchmark_inference_speed(outcome.model, benchSpec, options.benchmarkRuns,
-                                                      options.benchmark, progress.part(0.71, 0.97));
-  progress.update("Profiling operators of the quantized model", 0.97);
+                                                      options.benchmark, progress.part(at(0.71), at(0.97)));
+  progress.update("Profiling operators of the quantized model", at(0.97));
   result.quantizedOps = profileOperators(outcome.model, benchSpec, std::min(10, options.benchmarkRuns));
 
-  result.technique = outcome.technique;
-  result.params = outcome.params;
-  result.recipe = outcome.recipe;
-  result.engine = outcome.engine;
+  {
+    RunResult described = describeOutcome(outcome);
+    described.sizes = result.sizes;
+    described.originalAccuracy = result.originalAccuracy;
+    described.quantizedAccuracy = result.quantizedAccuracy;
+    described.fidelity = result.fidelity;
+    described.originalLatency = result.originalLatency;
+    described.quantizedLatency = result.quantizedLatency;
+    described.quantizedOps = result.quantizedOps;
+    described.runtime = result.runtime;
+    described.quantizeSeconds = result.quantizeSeconds;
+    result = std::move(described);
+  }
   result.modelPath = model.sourcePath();
   result.datasetName = test_data.info().name;
   result.datasetSize = test_data.info().size;
-  result.layers = outcome.layers;
-  result.notes = outcome.notes;
   if (!options.calibrationData && TechniqueRegistry::instance().find(technique).needsCalibration) {
     result.notes.push_back("Calibrated on the test data itself (no separate calibration data was given): the "
                            "accuracy shown may be slightly optimistic.");
   }
   for (const auto& warning : result.runtime.warnings) result.notes.push_back("Warning: " + warning);
-  result.simulated = outcome.simulated;
   result.finishedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
   if (quantizedModel) *quantizedModel = outcome.model;
   progress.update("Done", 1.0);

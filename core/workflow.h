@@ -1,5 +1,6 @@
 #pragma once
 // The seed's helpers: quantize a model with a named technique, then measure both models the same way.
+#include <map>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,8 @@ struct RunOptions {
   int benchmarkRuns = 100;
   BenchmarkOptions benchmark;
   const Dataset* calibrationData = nullptr;  // defaults to the test data's first samples when needed
+  // Extra models a technique takes by name, e.g. {"student", model} for distillation.
+  std::map<std::string, Model> models;
 };
 
 struct RunResult {
@@ -40,10 +43,16 @@ struct RunResult {
   std::vector<LayerQuantization> layers;
   std::vector<std::string> notes;
   bool simulated = false;
+  TrainingCurve trainingCurve;
+  std::vector<ResultFigure> figures;
   double quantizeSeconds = 0;
   std::string finishedAt;  // ISO 8601, UTC
   RuntimeInfo runtime;
 };
+
+// What a technique's outcome says about the run, before anything is measured: technique, params, recipe,
+// engine, layers, notes, training curve and figures. Sizes, accuracy and latency are left empty.
+RunResult describeOutcome(const QuantizationOutcome& outcome);
 
 // Runs `model` over the data set in batches; rows are samples, columns the flattened first output.
 Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize = 64, const Progress& progress = {});
@@ -51,7 +60,8 @@ Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize = 64,
 QuantizationOutcome prepare_model_for_quantization(const Model& model, const std::string& technique = "dynamic",
                                                    const ParamValues& kwargs = {},
                                                    const Dataset* calibrationData = nullptr,
-                                                   const Progress& progress = {});
+                                                   const Progress& progress = {},
+                                                   const std::map<std::string, Model>& models = {});
 
 // Quantizes, then evaluates and benchmarks original and quantized model on identical inputs. The
 // quantized model is returned through `quantizedModel` when the caller wants to save it.

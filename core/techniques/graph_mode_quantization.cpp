@@ -29,13 +29,8 @@ enum class Scope { WholeGraph, EachModule };
 const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
 
 std::vector<ParamSpec> commonParams() {
-  return {
-      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
-       "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, qnnpack "
-       "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
-      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
-       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
+  std::vector<ParamSpec> params = recipeAndEngineParams();
+  params.insert(params.end(), {
       {"observer", ParamType::Choice, "default", 0, 0,
        {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
        "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). histogram minimizes "
@@ -43,8 +38,24 @@ std::vector<ParamSpec> commonParams() {
       {"calib_samples", ParamType::Int, "256", 1, 1000000, {},
        "Calibration samples taken from the calibration data (all of it when it has fewer)."},
       {"percentile", ParamType::Float, "99.99", 90.0, 100.0, {}, "Upper percentile kept by the percentile observer."},
+  });
+  return params;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> recipeAndEngineParams() {
+  return {
+      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
+       "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, qnnpack "
+       "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
+      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
+       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
+       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
   };
 }
+
+namespace {
 
 torch::jit::QConfig makeQConfig(const QConfigRecipe& recipe, ObserverKind activationKind, double percentile) {
   CalibrationObserverSpec activation;

@@ -8,6 +8,9 @@
 
 namespace quantscope {
 
+// qconfig (the numerics recipe) and engine (the int8 kernels): every technique that makes a static int8
+// model through the graph passes takes these two.
+std::vector<ParamSpec> recipeAndEngineParams();
 std::vector<ParamSpec> graphModeQuantizationParams();
 std::vector<ParamSpec> staticQuantizationParams();
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,

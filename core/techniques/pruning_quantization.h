@@ -1,0 +1,12 @@
+#pragma once
+// Pruning-aware quantization: magnitude pruning (weights or whole channels), fine-tuning with fake quantization and the masks kept, then int8.
+#include <vector>
+
+#include "core/technique_registry.h"
+
+namespace quantscope {
+
+std::vector<ParamSpec> pruningQuantizationParams();
+QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params, const TechniqueContext& context);
+
+}  // namespace quantscope

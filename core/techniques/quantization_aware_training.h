@@ -1,0 +1,12 @@
+#pragma once
+// Quantization-aware training: fine-tunes with fake quantization where fx puts int8, then converts to int8 kernels.
+#include <vector>
+
+#include "core/technique_registry.h"
+
+namespace quantscope {
+
+std::vector<ParamSpec> quantizationAwareTrainingParams();
+QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params, const TechniqueContext& context);
+
+}  // namespace quantscope
