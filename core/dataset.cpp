@@ -1,5 +1,7 @@
 #include "core/dataset.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -117,6 +119,25 @@ Dataset Dataset::head(int64_t count) const {
   // Keep the class count of the whole set: the first samples need not contain every class.
   subset.impl_->info.numClasses = impl_->info.numClasses;
   return subset;
+}
+
+Dataset Dataset::shuffled(uint64_t seed) const {
+  auto generator = at::detail::createCPUGenerator(seed);
+  const torch::Tensor order = torch::randperm(impl_->info.size, generator, torch::kLong);
+  return makeDataset(impl_->info.name, impl_->inputs.index_select(0, order),
+                     impl_->labels.defined() ? impl_->labels.index_select(0, order) : torch::Tensor());
+}
+
+std::pair<Dataset, Dataset> Dataset::split(double validationFraction, uint64_t seed) const {
+  const Dataset mixed = shuffled(seed);
+  const int64_t n = impl_->info.size;
+  const int64_t validation = std::clamp<int64_t>(std::llround(double(n) * validationFraction), 0, n);
+  const auto part = [&](int64_t begin, int64_t end) {
+    const torch::Tensor& labels = mixed.impl().labels;
+    return makeDataset(impl_->info.name, mixed.impl().inputs.slice(0, begin, end),
+                       labels.defined() ? labels.slice(0, begin, end) : torch::Tensor());
+  };
+  return {part(validation, n), part(0, validation)};
 }
 
 std::vector<int64_t> Dataset::labels() const {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/input_spec.h"
@@ -48,6 +49,10 @@ class Dataset {
 
   const DatasetInfo& info() const;
   Dataset head(int64_t count) const;  // the first `count` samples
+  // The same samples in a seeded random order (the same seed gives the same order on every machine).
+  Dataset shuffled(uint64_t seed) const;
+  // A seeded split into (train, validation); validation gets round(size * fraction) samples.
+  std::pair<Dataset, Dataset> split(double validationFraction, uint64_t seed) const;
   std::vector<int64_t> labels() const;  // empty when unlabelled
   // Throws Error when the samples' shape, channels or class count do not fit the model.
   void checkFits(const Model& model) const;

@@ -1,5 +1,7 @@
 // Model::load: recognise what the user actually handed us before LibTorch sees it, so that every wrong
 // kind of file gets a message that names it and says how to get a TorchScript archive instead.
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <caffe2/serialize/inline_container.h>
 
 #include <QFileInfo>
@@ -72,11 +74,7 @@ ArchiveFacts inspectArchive(const std::string& path) {
 }
 
 std::string engineFromQuantizationJson(const std::string& json) {
-  const std::string key = "\"engine\":\"";
-  const size_t at = json.find(key);
-  if (at == std::string::npos) return {};
-  const size_t end = json.find('"', at + key.size());
-  return json.substr(at + key.size(), end - at - key.size());
+  return QJsonDocument::fromJson(QByteArray::fromStdString(json)).object().value("engine").toString().toStdString();
 }
 
 }  // namespace

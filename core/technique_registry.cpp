@@ -40,6 +40,11 @@ TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::
   return d;
 }
 
+TechniqueDescriptor trainer(TechniqueDescriptor d) {
+  d.trains = true;
+  return d;
+}
+
 bool parseNumber(const std::string& text, double& value) {
   try {
     size_t used = 0;
@@ -83,11 +88,11 @@ TechniqueRegistry::TechniqueRegistry() {
       "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
       "ranges calibrated on sample data.",
       staticQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runStaticQuantization));
-  techniques_.push_back(notYetBuilt(
+  techniques_.push_back(trainer(available(
       "qat", "quantization_aware_training", "Quantization-aware training",
       "Fine-tunes with simulated int8 (fake quantization where fx puts int8) so the model adapts, then converts "
       "to int8 kernels. Trains on the training data (labels needed).",
-      quantizationAwareTrainingParams(), convAndLinear));
+      quantizationAwareTrainingParams(), convAndLinear, /*needsCalibration=*/true, runQuantizationAwareTraining)));
   techniques_.push_back(available(
       "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
       "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; calibrated on "

@@ -4,8 +4,6 @@
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/fold_conv_bn.h>
-#include <torch/csrc/jit/passes/quantization/dedup_module_uses.h>
 #include <torch/csrc/jit/passes/quantization/finalize.h>
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
@@ -15,10 +13,10 @@
 #include "core/internal/calibration.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/graph_walk.h"
-#include "core/internal/layer_outputs.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
-#include "core/internal/weight_report.h"
+#include "core/quant/fake_quant.h"
+#include "core/quant/int8_outcome.h"
 #include "core/runtime_info.h"
 
 namespace quantscope {
@@ -71,15 +69,6 @@ torch::jit::QConfig makeQConfig(const QConfigRecipe& recipe, ObserverKind activa
   return torch::jit::QConfig(makeCalibrationObserver(activation), makeCalibrationObserver(weight));
 }
 
-int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
-  int count = 0;
-  forEachNode(graph, [&](torch::jit::Node* node) {
-    const std::string kind = node->kind().toQualString();
-    if (kind.rfind("quantized::", 0) == 0 && kind.find("prepack") == std::string::npos) ++count;
-  });
-  return count;
-}
-
 QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params, const TechniqueContext& context,
                                     Scope scope, const std::string& technique) {
   const Progress& progress = context.progress;
@@ -98,14 +87,11 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   const RuntimeInfo runtime = currentRuntimeInfo();
 
   progress.update("Folding batch norms", 0.02);
-  torch::jit::Module source = model.impl().module.clone();
-  source.eval();
   torch::jit::QConfigDict qconfigs;
   torch::jit::Module folded;
   torch::jit::Module quantized;
   try {
-    torch::jit::DedupModuleUses(source);  // a module called twice (ResNet's relu) gets one copy per call
-    folded = torch::jit::FoldConvBatchNorm(source);
+    folded = foldedFloatCopy(model.impl().module);
     const torch::jit::QConfig qconfig = makeQConfig(recipe, observer, std::stod(params.at("percentile")));
     if (scope == Scope::WholeGraph) {
       qconfigs[""] = qconfig;
@@ -136,36 +122,25 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
-  if (countQuantizedOps(graph) == 0) {
-    throw Error("No layer of the model could be quantized by '" + technique + "'; nothing was written.",
-                "Static quantization acts on Conv and Linear layers.");
-  }
 
-  const std::string json = R"({"technique":")" + technique + R"(","recipe":")" + recipe.name + R"(","engine":")" +
-                           runtime.quantizedEngine + R"(","observer":")" + observerName + R"("})";
-  QuantizationOutcome outcome{makeDerivedModel(quantized, model, technique + " int8", runtime.quantizedEngine, json),
-                              technique, params, recipe.name, runtime.quantizedEngine, {}, {}, false};
-  outcome.layers = reportWeightQuantization(folded, quantized, kModuleTypes);
-  recordLayerNames(outcome.model, outcome.layers);
-  try {
-    progress.update("Comparing each layer's output with the float model", 0.97);
-    addLayerOutputSqnr(folded, quantized, calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32)),
-                       outcome.layers);
-  } catch (const std::exception& e) {
-    outcome.notes.push_back("Per-layer output SQNR not measured: " + shortTorchMessage(e));
-  }
-  const auto remaining = outcome.model.graphOperators();
-  const bool batchNormLeft = remaining.count("aten::batch_norm") > 0;
-  for (auto& layer : outcome.layers) {
-    if (layer.opKind.rfind("BatchNorm", 0) != 0) continue;
-    layer.scheme = batchNormLeft ? "stays float: a batch norm that follows no convolution cannot be folded"
-                                 : "folded into the preceding convolution's int8 weights and bias";
-  }
+  progress.update("Comparing each layer's output with the float model", 0.97);
+  Int8ModelSource described;
+  described.original = &model;
+  described.floatReference = folded;
+  described.quantized = quantized;
+  described.technique = technique;
+  described.params = params;
+  described.recipe = &recipe;
+  described.engine = runtime.quantizedEngine;
+  described.record = {{"observer", observerName}};
+  described.sampleInputs = calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32));
+  QuantizationOutcome outcome = describeInt8Model(described);
+  // The recipe line comes last, as it always did.
+  const std::string recipeNote = outcome.notes.back();
+  outcome.notes.pop_back();
   outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " + calibration.info().name +
                           " with " + observerName + " activation observers; batch norms folded into convolutions.");
-  outcome.notes.push_back(recipe.name + " recipe on " + runtime.quantizedEngine + " kernels: " +
-                          (recipe.perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
-                          (recipe.reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
+  outcome.notes.push_back(recipeNote);
   progress.update("Quantized", 1.0);
   return outcome;
 }

@@ -3,7 +3,13 @@
 // the same graph passes with the learned activation ranges.
 #include "core/techniques/quantization_aware_training.h"
 
+#include "core/dataset.h"
+#include "core/errors.h"
+#include "core/internal/model_impl.h"
+#include "core/param_values.h"
+#include "core/quant/fake_quant.h"
 #include "core/techniques/graph_mode_quantization.h"
+#include "core/training/fake_quant_training.h"
 #include "core/training/training_options.h"
 
 namespace quantscope {
@@ -15,6 +21,54 @@ std::vector<ParamSpec> quantizationAwareTrainingParams() {
                     "epochs train against the ranges the int8 model will use."});
   for (auto& p : trainingParams("epochs", 3, 1e-4)) params.push_back(std::move(p));
   return params;
+}
+
+QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params,
+                                                 const TechniqueContext& context) {
+  const Progress& progress = context.progress;
+  const Dataset* data = context.training();
+  if (!data) {
+    throw Error("'qat' trains the model and needs training data; none was given.",
+                "Choose training data (e.g. digits:train) as calibration/training data.");
+  }
+  data->checkFits(model);
+  const TrainingOptions options = trainingOptionsFrom(params);
+  const int64_t freezeObserverEpoch = TypedParams(params).integer("freeze_observer_epoch");
+  const TrainingData split = splitTrainingData(*data, options, /*needsLabels=*/true, "qat");
+
+  progress.update("Folding batch norms, inserting fake quantization", 0.0);
+  FakeQuantSession session = startFakeQuantSession(model.impl().module, params);
+  const double fp32Validation =
+      topOneAccuracy(predict(const_cast<torch::jit::Module&>(model.impl().module), split.validationInputs),
+                     split.validationLabels);
+  TrainingHooks hooks;
+  hooks.beforeEpoch = [&](int epoch) { setActivationObserversEnabled(session.observed, epoch < freezeObserverEpoch); };
+  TrainingCurve curve = trainModule(session.observed, split, options, hooks, "qat", progress.part(0.0, 0.9));
+
+  ConvertedModel converted =
+      convertAndDescribe(session, model, split, "qat", params, "qat", progress.part(0.9, 1.0));
+  QuantizationOutcome outcome = std::move(converted.outcome);
+  outcome.trainingCurve = std::move(curve);
+  if (fp32Validation >= 0) {
+    outcome.figures.insert(outcome.figures.begin(), {"qat", "fp32 validation top-1 (before training)", fp32Validation, "%"});
+  }
+  outcome.figures.push_back({"qat", "seconds per epoch", secondsPerEpoch(outcome.trainingCurve, "qat"), "s"});
+  outcome.notes.insert(
+      outcome.notes.begin(),
+      "Trained " + std::to_string(options.epochs) + " epochs on " + std::to_string(split.trainInputs.size(0)) +
+          " samples of " + split.name + " (" + std::to_string(split.validationInputs.size(0)) +
+          " held out for validation) with fake quantization where fx puts int8; batch norms folded into the "
+          "convolutions before training (their statistics frozen, as PyTorch's freeze_bn from the first epoch); "
+          "activation ranges frozen from epoch " + std::to_string(freezeObserverEpoch + 1) + ".");
+  if (converted.fakeQuantValidationTop1 >= 0 && converted.int8ValidationTop1 >= 0) {
+    char text[200];
+    std::snprintf(text, sizeof(text),
+                  "Validation top-1: fake-quant %.2f %% just before conversion, int8 %.2f %% after (%+.2f pt).",
+                  converted.fakeQuantValidationTop1, converted.int8ValidationTop1,
+                  converted.int8ValidationTop1 - converted.fakeQuantValidationTop1);
+    outcome.notes.insert(outcome.notes.begin() + 1, text);
+  }
+  return outcome;
 }
 
 }  // namespace quantscope

@@ -1,0 +1,60 @@
+#include "core/quant/int8_outcome.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include "core/errors.h"
+#include "core/internal/graph_walk.h"
+#include "core/internal/layer_outputs.h"
+#include "core/internal/model_impl.h"
+#include "core/internal/weight_report.h"
+
+namespace quantscope {
+namespace {
+
+const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
+
+int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
+  int count = 0;
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    const std::string kind = node->kind().toQualString();
+    if (kind.rfind("quantized::", 0) == 0 && kind.find("prepack") == std::string::npos) ++count;
+  });
+  return count;
+}
+
+}  // namespace
+
+QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
+  auto graph = s.quantized.get_method("forward").graph();
+  if (countQuantizedOps(graph) == 0) {
+    throw Error("No layer of the model could be quantized by '" + s.technique + "'; nothing was written.",
+                "These techniques act on Conv and Linear layers.");
+  }
+  QJsonObject record{{"technique", QString::fromStdString(s.technique)},
+                     {"recipe", QString::fromStdString(s.recipe->name)},
+                     {"engine", QString::fromStdString(s.engine)}};
+  for (const auto& [key, value] : s.record) record[QString::fromStdString(key)] = QString::fromStdString(value);
+  const std::string json = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
+  QuantizationOutcome outcome{makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json),
+                              s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
+  outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes);
+  recordLayerNames(outcome.model, outcome.layers);
+  try {
+    addLayerOutputSqnr(s.floatReference, s.quantized, s.sampleInputs, outcome.layers);
+  } catch (const std::exception& e) {
+    outcome.notes.push_back("Per-layer output SQNR not measured: " + shortTorchMessage(e));
+  }
+  const bool batchNormLeft = outcome.model.graphOperators().count("aten::batch_norm") > 0;
+  for (auto& layer : outcome.layers) {
+    if (layer.opKind.rfind("BatchNorm", 0) != 0) continue;
+    layer.scheme = batchNormLeft ? "stays float: a batch norm that follows no convolution cannot be folded"
+                                 : "folded into the preceding convolution's int8 weights and bias";
+  }
+  outcome.notes.push_back(s.recipe->name + " recipe on " + s.engine + " kernels: " +
+                          (s.recipe->perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
+                          (s.recipe->reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
+  return outcome;
+}
+
+}  // namespace quantscope

@@ -1,0 +1,77 @@
+#include "core/training/fake_quant_training.h"
+
+#include "core/errors.h"
+#include "core/internal/model_impl.h"
+#include "core/param_values.h"
+#include "core/quant/fake_quant.h"
+#include "core/quant/int8_outcome.h"
+
+namespace quantscope {
+
+FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params) {
+  const TypedParams p(params);
+  FakeQuantSession session;
+  session.recipe = &qconfigRecipe(p.text("qconfig"));
+  configureRuntime(0);
+  useQuantizedEngine(p.text("engine"));  // weights are packed for the engine active at conversion
+  session.runtime = currentRuntimeInfo();
+  session.observed = insertFakeQuant(foldedFloatCopy(module), *session.recipe);
+  return session;
+}
+
+torch::jit::Module trainedFloatModel(const torch::jit::Module& observed) {
+  torch::jit::Module copy = observed.clone();
+  setFakeQuantEnabled(copy, false);
+  return copy;
+}
+
+ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& original, const TrainingData& data,
+                                  const std::string& technique, const ParamValues& params,
+                                  const std::string& figureGroup, const Progress& progress) {
+  torch::jit::Module observed = session.observed;
+  const bool validate = data.validationInputs.defined() && data.validationInputs.size(0) > 0;
+  double fakeQuantTop1 = -1;
+  if (validate && data.validationLabels.defined()) {
+    progress.update("Measuring fake-quant accuracy before conversion", 0.1);
+    fakeQuantTop1 = topOneAccuracy(predict(observed, data.validationInputs), data.validationLabels);
+  }
+  progress.update("Converting to int8 kernels on " + session.runtime.quantizedEngine, 0.4);
+  torch::jit::Module quantized = convertFakeQuant(observed, data.trainInputs.slice(0, 0, 1));
+  Int8ModelSource source;
+  source.original = &original;
+  source.floatReference = trainedFloatModel(observed);
+  source.quantized = quantized;
+  source.technique = technique;
+  source.params = params;
+  source.recipe = session.recipe;
+  source.engine = session.runtime.quantizedEngine;
+  source.sampleInputs = data.trainInputs.slice(0, 0, 32);
+  progress.update("Comparing each layer's output with the trained float model", 0.7);
+  ConvertedModel converted{describeInt8Model(source)};
+  converted.fakeQuantValidationTop1 = fakeQuantTop1;
+  if (validate) {
+    converted.int8ValidationOutputs = predict(quantized, data.validationInputs);
+    if (data.validationLabels.defined()) {
+      converted.int8ValidationTop1 = topOneAccuracy(converted.int8ValidationOutputs, data.validationLabels);
+      auto& figures = converted.outcome.figures;
+      figures.push_back({figureGroup, "fake-quant validation top-1 (before conversion)",
+                         converted.fakeQuantValidationTop1, "%"});
+      figures.push_back({figureGroup, "int8 validation top-1 (after conversion)", converted.int8ValidationTop1, "%"});
+    }
+  }
+  progress.update("Converted", 1.0);
+  return converted;
+}
+
+double secondsPerEpoch(const TrainingCurve& curve, const std::string& series) {
+  double last = 0;
+  int epochs = 0;
+  for (const auto& point : curve) {
+    if (point.series != series || !point.endOfEpoch) continue;
+    last = point.elapsedSeconds;
+    ++epochs;
+  }
+  return epochs ? last / epochs : -1;
+}
+
+}  // namespace quantscope
