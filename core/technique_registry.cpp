@@ -104,11 +104,11 @@ TechniqueRegistry::TechniqueRegistry() {
       {{"bits_weights", ParamType::Int, "8", 2, 16, {}, "Weight bits."},
        {"bits_activations", ParamType::Int, "8", 2, 16, {}, "Activation bits."}},
       convAndLinear));
-  techniques_.push_back(notYetBuilt(
+  techniques_.push_back(trainer(available(
       "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
       "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, then "
       "quantizes to int8. Trains on the training data (labels needed).",
-      pruningQuantizationParams(), convAndLinear));
+      pruningQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runPruningQuantization)));
   techniques_.push_back(notYetBuilt(
       "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
       "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "

@@ -35,8 +35,10 @@ void setLearningRate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-// Every parameter of the module as a leaf that records gradients. Batch-norm folding and Module::clone
-// compute new parameter tensors with autograd on; they become plain leaves again here.
+}  // namespace
+
+// Batch-norm folding and Module::clone compute new parameter tensors with autograd on; they become plain
+// leaves again here.
 std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module) {
   std::vector<torch::Tensor> params;
   for (const auto& sub : module.named_modules()) {
@@ -54,6 +56,8 @@ std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module) {
   if (params.empty()) throw Error("The model has no parameters to train.");
   return params;
 }
+
+namespace {
 
 // +-1 pixel shift of each image (zero fill), as torchvision's RandomCrop(size, padding=1) does.
 torch::Tensor randomShift(const torch::Tensor& images, std::mt19937_64& rng) {

@@ -42,6 +42,9 @@ struct TrainingHooks {
 TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, const TrainingOptions& options,
                           const TrainingHooks& hooks, const std::string& series, const Progress& progress);
 
+// Every parameter of the module as a leaf that records gradients (what the optimizer updates).
+std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module);
+
 // The module's first output over `inputs` in eval mode, in batches, without gradients.
 torch::Tensor predict(torch::jit::Module& module, const torch::Tensor& inputs, int64_t batchSize = 256);
 // Top-1 accuracy (%) of `outputs` against `labels`; top-1 agreement (%) of two outputs.
