@@ -109,11 +109,11 @@ TechniqueRegistry::TechniqueRegistry() {
       "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, then "
       "quantizes to int8. Trains on the training data (labels needed).",
       pruningQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runPruningQuantization)));
-  techniques_.push_back(notYetBuilt(
+  techniques_.push_back(trainer(available(
       "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
       "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "
       "Works on unlabelled data (teacher only).",
-      distillationQuantizationParams(), convAndLinear));
+      distillationQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runDistillationQuantization)));
 }
 
 const TechniqueRegistry& TechniqueRegistry::instance() {

@@ -2,6 +2,8 @@
 """Trains QuantScope's built-in demo model on the UCI hand-written digits and exports it as TorchScript.
 
 Run with Debian's python3-torch:  /usr/bin/python3 resources/train_digits_model.py [out.pt]
+It also writes resources/digits_student.pt: a small, untrained DigitsStudent for the distillation demo
+(`--student-only` writes just that, without retraining the teacher).
 It is deterministic (fixed seed, one thread, deterministic kernels): running it again rewrites
 resources/digits_cnn.pt with identical weights. The split is the one the C++ loader uses:
 sample i is a test sample when i % 5 == 0 (360 test, 1437 train). Pixels are 0..16, fed as pixel / 16.
@@ -56,11 +58,46 @@ class DigitsCNN(nn.Module):
         return self.fc2(x)
 
 
+class DigitsStudent(nn.Module):
+    """A student for distillation: one conv-bn-relu, max-pool, two Linear layers (about 1/20 of the teacher)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(8 * 4 * 4, 32)
+        self.relu2 = nn.ReLU()
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.pool(self.relu1(self.bn1(self.conv1(x))))
+        return self.fc2(self.relu2(self.fc1(self.flatten(x))))
+
+
+def save(module, out_path):
+    scripted = torch.jit.script(module.eval())
+    tmp_path = out_path + ".tmp"
+    torch.jit.save(scripted, tmp_path, _extra_files={"quantscope/input_spec.json": json.dumps(INPUT_SPEC)})
+    os.replace(tmp_path, out_path)
+    print(f"wrote {out_path}")
+
+
+def write_student():
+    torch.manual_seed(1)  # untrained: initial weights only, fixed
+    save(DigitsStudent(), os.path.join(HERE, "digits_student.pt"))
+
+
 def main():
     if os.environ.get("PYTHONHASHSEED") != "0":
         # TorchScript writes class constants in set order; a fixed hash seed makes the archive byte-identical.
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
+    if "--student-only" in sys.argv:
+        write_student()
+        return
     out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "digits_cnn.pt")
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -85,11 +122,8 @@ def main():
     print(f"test accuracy {accuracy * 100:.2f} % on {len(y_test)} samples; last batch loss {loss.item():.4f}")
     if accuracy < 0.97:
         sys.exit("accuracy below the 97 % the demo promises; not writing the model")
-    scripted = torch.jit.script(model)
-    tmp_path = out_path + ".tmp"
-    torch.jit.save(scripted, tmp_path, _extra_files={"quantscope/input_spec.json": json.dumps(INPUT_SPEC)})
-    os.replace(tmp_path, out_path)
-    print(f"wrote {out_path}")
+    save(model, out_path)
+    write_student()
 
 
 if __name__ == "__main__":

@@ -119,11 +119,15 @@ void forEachObserverCall(const torch::jit::Module& module, const std::function<v
 
 }  // namespace
 
-torch::jit::Module foldedFloatCopy(const torch::jit::Module& module) {
+torch::jit::Module dedupedFloatCopy(const torch::jit::Module& module) {
   torch::jit::Module copy = module.clone();
   copy.eval();
   torch::jit::DedupModuleUses(copy);  // a module called twice (ResNet's relu) gets one copy per call
-  return torch::jit::FoldConvBatchNorm(copy);
+  return copy;
+}
+
+torch::jit::Module foldedFloatCopy(const torch::jit::Module& module) {
+  return torch::jit::FoldConvBatchNorm(dedupedFloatCopy(module));
 }
 
 torch::jit::Module insertFakeQuant(const torch::jit::Module& folded, const QConfigRecipe& recipe) {

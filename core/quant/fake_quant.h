@@ -17,6 +17,8 @@ namespace quantscope {
 // A copy of `module` ready for the graph passes: each module use its own copy (a ReLU module called twice
 // becomes two), batch norms folded into the convolutions before them.
 torch::jit::Module foldedFloatCopy(const torch::jit::Module& module);
+// The same without folding: batch norms stay.
+torch::jit::Module dedupedFloatCopy(const torch::jit::Module& module);
 
 // A copy of `folded` (batch norms already folded, eval mode) with fake-quant observers inserted and active.
 // Numerics as the recipe's QAT qconfig: activations quint8 affine with a moving-average range (0.01),

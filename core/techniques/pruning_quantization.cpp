@@ -27,8 +27,9 @@ std::vector<ParamSpec> pruningQuantizationParams() {
       {"structure", ParamType::Choice, "unstructured", 0, 0, {"unstructured", "channels"},
        "unstructured: single weights (smaller download, not faster on these kernels); channels: whole output "
        "channels, removed from the model where the next layer allows (smaller and faster)."},
-      {"scope", ParamType::Choice, "layer", 0, 0, {"layer", "global"},
-       "layer: every layer loses pruning_rate of its weights; global: the smallest weights of the whole model."},
+      {"scope", ParamType::Choice, "global", 0, 0, {"global", "layer"},
+       "global: the smallest weights of the whole model (small, sensitive layers lose less); layer: every layer "
+       "loses pruning_rate of its weights."},
       {"schedule", ParamType::Choice, "one_shot", 0, 0, {"one_shot", "gradual"},
        "one_shot prunes before fine-tuning; gradual raises sparsity on a cubic schedule during fine-tuning."},
   };
@@ -69,19 +70,6 @@ int64_t nonZeroInt8(const torch::Tensor& q) {
   std::vector<int64_t> shape(size_t(values.dim()), 1);
   shape[size_t(q.q_per_channel_axis())] = -1;
   return values.ne(q.q_per_channel_zero_points().reshape(shape)).sum().item<int64_t>();
-}
-
-// Runs samples through the fake-quant model with activation observers recording, model in eval mode (no
-// batch-norm statistics change): the activation ranges pruning-without-fine-tuning converts with.
-void calibrateActivationRanges(torch::jit::Module& observed, const torch::Tensor& inputs) {
-  torch::NoGradGuard noGrad;
-  observed.eval();
-  const auto observers = fakeQuantObservers(observed);
-  for (auto o : observers) o.setattr("training", true);
-  for (int64_t start = 0; start < std::min<int64_t>(inputs.size(0), 256); start += 32) {
-    observed.forward({inputs.slice(0, start, std::min(inputs.size(0), start + 32))});
-  }
-  for (auto o : observers) o.setattr("training", false);
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ std::vector<ParamSpec> quantizationAwareTrainingParams() {
   params.push_back({"freeze_observer_epoch", ParamType::Int, "2", 0, 1000, {},
                     "From this epoch on, activation ranges stop updating (PyTorch's disable_observer), so the last "
                     "epochs train against the ranges the int8 model will use."});
+  params.push_back({"freeze_bn_epoch", ParamType::Int, "2", 0, 1000, {},
+                    "Until this epoch, batch norms normalize each batch and update their statistics; from it on they "
+                    "are frozen and folded into the convolutions (PyTorch's freeze_bn_stats), so the last epochs "
+                    "train exactly the int8 model's folded weights. 0 folds them before training."});
   for (auto& p : trainingParams("epochs", 3, 1e-4)) params.push_back(std::move(p));
   return params;
 }
@@ -34,16 +38,18 @@ QuantizationOutcome runQuantizationAwareTraining(const Model& model, const Param
   data->checkFits(model);
   const TrainingOptions options = trainingOptionsFrom(params);
   const int64_t freezeObserverEpoch = TypedParams(params).integer("freeze_observer_epoch");
+  const int freezeBatchNormEpoch = static_cast<int>(TypedParams(params).integer("freeze_bn_epoch"));
   const TrainingData split = splitTrainingData(*data, options, /*needsLabels=*/true, "qat");
 
-  progress.update("Folding batch norms, inserting fake quantization", 0.0);
-  FakeQuantSession session = startFakeQuantSession(model.impl().module, params);
+  progress.update("Inserting fake quantization", 0.0);
+  FakeQuantSession session = startFakeQuantSession(model.impl().module, params, freezeBatchNormEpoch > 0);
   const double fp32Validation =
       topOneAccuracy(predict(const_cast<torch::jit::Module&>(model.impl().module), split.validationInputs),
                      split.validationLabels);
   TrainingHooks hooks;
   hooks.beforeEpoch = [&](int epoch) { setActivationObserversEnabled(session.observed, epoch < freezeObserverEpoch); };
-  TrainingCurve curve = trainModule(session.observed, split, options, hooks, "qat", progress.part(0.0, 0.9));
+  TrainingCurve curve =
+      trainWithFakeQuant(session, split, options, hooks, "qat", freezeBatchNormEpoch, progress.part(0.0, 0.9));
 
   ConvertedModel converted =
       convertAndDescribe(session, model, split, "qat", params, "qat", progress.part(0.9, 1.0));
@@ -57,8 +63,10 @@ QuantizationOutcome runQuantizationAwareTraining(const Model& model, const Param
       outcome.notes.begin(),
       "Trained " + std::to_string(options.epochs) + " epochs on " + std::to_string(split.trainInputs.size(0)) +
           " samples of " + split.name + " (" + std::to_string(split.validationInputs.size(0)) +
-          " held out for validation) with fake quantization where fx puts int8; batch norms folded into the "
-          "convolutions before training (their statistics frozen, as PyTorch's freeze_bn from the first epoch); "
+          " held out for validation) with fake quantization where fx puts int8; " +
+          (freezeBatchNormEpoch > 0 ? "batch norms live for " + std::to_string(std::min(freezeBatchNormEpoch, options.epochs)) +
+                                          " epoch(s), then frozen and folded into the convolutions; "
+                                    : std::string("batch norms folded into the convolutions before training; ")) +
           "activation ranges frozen from epoch " + std::to_string(freezeObserverEpoch + 1) + ".");
   if (converted.fakeQuantValidationTop1 >= 0 && converted.int8ValidationTop1 >= 0) {
     char text[200];

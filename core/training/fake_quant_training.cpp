@@ -8,15 +8,68 @@
 
 namespace quantscope {
 
-FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params) {
+FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params,
+                                       bool batchNormsLive) {
   const TypedParams p(params);
   FakeQuantSession session;
   session.recipe = &qconfigRecipe(p.text("qconfig"));
   configureRuntime(0);
   useQuantizedEngine(p.text("engine"));  // weights are packed for the engine active at conversion
   session.runtime = currentRuntimeInfo();
-  session.observed = insertFakeQuant(foldedFloatCopy(module), *session.recipe);
+  session.source = dedupedFloatCopy(module);
+  session.batchNormsLive = batchNormsLive;
+  session.observed = insertFakeQuant(batchNormsLive ? session.source : foldedFloatCopy(session.source), *session.recipe);
   return session;
+}
+
+void calibrateActivationRanges(torch::jit::Module& observed, const torch::Tensor& inputs) {
+  torch::NoGradGuard noGrad;
+  observed.eval();
+  std::vector<std::pair<torch::jit::Module, bool>> observers;
+  for (auto& o : fakeQuantObservers(observed)) {
+    observers.emplace_back(o, o.attr("observer_enabled").toBool());
+    o.setattr("training", true);
+    o.setattr("observer_enabled", true);
+  }
+  for (int64_t start = 0; start < std::min<int64_t>(inputs.size(0), 256); start += 32) {
+    observed.forward({inputs.slice(0, start, std::min(inputs.size(0), start + 32))});
+  }
+  for (auto& [o, enabled] : observers) {
+    o.setattr("training", false);
+    o.setattr("observer_enabled", enabled);
+  }
+}
+
+void freezeBatchNorms(FakeQuantSession& session, const torch::Tensor& calibrationInputs) {
+  if (!session.batchNormsLive) return;
+  torch::jit::Module trained = session.source.clone();
+  std::map<std::string, torch::Tensor> learned;
+  for (const auto& p : session.observed.named_parameters()) learned[p.name] = p.value;
+  for (const auto& b : session.observed.named_buffers()) learned[b.name] = b.value;
+  {
+    torch::NoGradGuard noGrad;
+    for (const auto& p : trained.named_parameters()) p.value.copy_(learned.at(p.name));
+    for (const auto& b : trained.named_buffers()) b.value.copy_(learned.at(b.name));
+  }
+  session.observed = insertFakeQuant(foldedFloatCopy(trained), *session.recipe);
+  session.batchNormsLive = false;
+  calibrateActivationRanges(session.observed, calibrationInputs);
+}
+
+TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data, const TrainingOptions& options,
+                                 const TrainingHooks& hooks, const std::string& series, int freezeBatchNormEpoch,
+                                 const Progress& progress) {
+  const int liveEpochs = session.batchNormsLive ? std::clamp(freezeBatchNormEpoch, 0, options.epochs) : 0;
+  const double share = options.epochs ? double(liveEpochs) / options.epochs : 0.0;
+  TrainingCurve curve = trainModule(session.observed, data, options, hooks, series, progress.part(0.0, share),
+                                    EpochRange{0, liveEpochs, 0.0});
+  progress.update("Folding batch norms into the trained convolutions", share);
+  freezeBatchNorms(session, data.trainInputs);
+  const TrainingCurve folded =
+      trainModule(session.observed, data, options, hooks, series, progress.part(share, 1.0),
+                  EpochRange{liveEpochs, options.epochs, curve.empty() ? 0.0 : curve.back().elapsedSeconds});
+  curve.insert(curve.end(), folded.begin(), folded.end());
+  return curve;
 }
 
 torch::jit::Module trainedFloatModel(const torch::jit::Module& observed) {

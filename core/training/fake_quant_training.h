@@ -17,13 +17,31 @@ namespace quantscope {
 
 struct FakeQuantSession {
   const QConfigRecipe* recipe = nullptr;
-  RuntimeInfo runtime;      // engine the int8 weights are packed for
-  torch::jit::Module observed;  // folded float model with fake quantization, trained in place
+  RuntimeInfo runtime;          // engine the int8 weights are packed for
+  torch::jit::Module source;    // the float model it started from, each module use its own copy
+  torch::jit::Module observed;  // the model with fake quantization, trained in place
+  bool batchNormsLive = false;  // batch norms still normalize batches and update their statistics
 };
 
-// Sets up the runtime and engine from params "qconfig"/"engine" and inserts fake quantization into a
-// folded copy of `module`.
-FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params);
+// Sets up the runtime and engine from params "qconfig"/"engine" and inserts fake quantization into a copy
+// of `module`: with batch norms folded, or still live (to be folded by freezeBatchNorms).
+FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params,
+                                       bool batchNormsLive = false);
+
+// PyTorch's freeze_bn_stats followed by the folding convert does: the trained weights and the statistics
+// the batch norms reached go into a clean copy of the source, which is folded and gets fresh fake
+// quantization; its activation ranges are calibrated on `calibrationInputs`.
+void freezeBatchNorms(FakeQuantSession& session, const torch::Tensor& calibrationInputs);
+
+// Trains the session's model: batch norms live for the epochs before `freezeBatchNormEpoch` (when it
+// started with them live), then folded for the rest (the optimizer starts afresh on the folded weights).
+TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data, const TrainingOptions& options,
+                                 const TrainingHooks& hooks, const std::string& series, int freezeBatchNormEpoch,
+                                 const Progress& progress);
+
+// Runs up to 256 samples through the model in eval mode with every activation observer recording (no
+// batch-norm statistic changes): activation ranges for a model that has not trained with them.
+void calibrateActivationRanges(torch::jit::Module& observed, const torch::Tensor& inputs);
 
 // The trained float weights without fake quantization: a clean folded float model, the reference that
 // int8 layers are compared with.

@@ -129,10 +129,11 @@ double topOneAgreement(const torch::Tensor& outputs, const torch::Tensor& refere
 }
 
 TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, const TrainingOptions& options,
-                          const TrainingHooks& hooks, const std::string& series, const Progress& progress) {
-  torch::manual_seed(options.seed);  // dropout and anything else that draws from the global generator
-  auto shuffleGenerator = at::detail::createCPUGenerator(options.seed);
-  std::mt19937_64 augmentRng(options.seed);
+                          const TrainingHooks& hooks, const std::string& series, const Progress& progress,
+                          EpochRange range) {
+  const int endEpoch = range.end < 0 ? options.epochs : range.end;
+  // Dropout and anything else that draws from the global generator.
+  torch::manual_seed(options.seed * 1000003 + static_cast<uint64_t>(range.begin));
   const std::vector<torch::Tensor> params = trainableParameters(module);
   auto optimizer = makeOptimizer(params, options);
   auto loss = hooks.loss;
@@ -144,15 +145,21 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
   const int64_t n = data.trainInputs.size(0);
   const int64_t stepsPerEpoch = (n + options.batchSize - 1) / options.batchSize;
   const int64_t totalSteps = stepsPerEpoch * options.epochs;
+  const int64_t firstStep = stepsPerEpoch * range.begin, phaseSteps = stepsPerEpoch * (endEpoch - range.begin);
   const bool images = data.trainInputs.dim() == 4;
   const auto started = std::chrono::steady_clock::now();
-  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+  const auto elapsed = [&] {
+    return range.elapsedBefore + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
 
   TrainingCurve curve;
-  int64_t step = 0;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+  int64_t step = firstStep;
+  for (int epoch = range.begin; epoch < endEpoch; ++epoch) {
     if (hooks.beforeEpoch) hooks.beforeEpoch(epoch);
     module.train();
+    const uint64_t epochSeed = options.seed * 1000003 + static_cast<uint64_t>(epoch);
+    auto shuffleGenerator = at::detail::createCPUGenerator(epochSeed);
+    std::mt19937_64 augmentRng(epochSeed);
     const torch::Tensor order = torch::randperm(n, shuffleGenerator, torch::kLong);
     double lossSum = 0, correct = 0;
     for (int64_t start = 0; start < n; start += options.batchSize, ++step) {
@@ -161,7 +168,7 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
                             : options.learningRate;
       progress.update("Training " + series + ": epoch " + std::to_string(epoch + 1) + "/" +
                           std::to_string(options.epochs),
-                      double(step) / double(totalSteps));
+                      double(step - firstStep) / double(phaseSteps));
       setLearningRate(*optimizer, lr);
       const torch::Tensor index = order.slice(0, start, std::min(n, start + options.batchSize));
       torch::Tensor inputs = data.trainInputs.index_select(0, index);
@@ -202,7 +209,7 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
     if (data.labelled()) end.trainAccuracy = 100.0 * correct / double(n);
     if (data.validationInputs.defined() && data.validationInputs.size(0) > 0) {
       progress.update("Validating " + series + " after epoch " + std::to_string(epoch + 1),
-                      double(step) / double(totalSteps));
+                      double(step - firstStep) / double(phaseSteps));
       if (data.validationLabels.defined()) {
         end.validationAccuracy = topOneAccuracy(predict(module, data.validationInputs), data.validationLabels);
       }

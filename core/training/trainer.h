@@ -37,10 +37,20 @@ struct TrainingHooks {
   std::function<double(torch::jit::Module&)> validationAgreement;
 };
 
-// Trains `module` in place for options.epochs; streams a point per step and per epoch to `progress`
-// under `series` and returns them all. Cancel is checked every step. Throws Error on a NaN/Inf loss.
+// Which epochs of options.epochs one call trains: a technique that changes the model between epochs (folds
+// batch norms) trains in phases; the learning-rate schedule and step numbers span all of them.
+struct EpochRange {
+  int begin = 0;
+  int end = -1;                // -1: options.epochs
+  double elapsedBefore = 0;  // seconds earlier phases took, so the curve's clock runs on
+};
+
+// Trains `module` in place; streams a point per step and per epoch to `progress` under `series` and
+// returns them. Each epoch's shuffle is seeded by (seed, epoch), so phases and reruns agree. Cancel is
+// checked every step. Throws Error on a NaN/Inf loss. Progress fractions are of the given range.
 TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, const TrainingOptions& options,
-                          const TrainingHooks& hooks, const std::string& series, const Progress& progress);
+                          const TrainingHooks& hooks, const std::string& series, const Progress& progress,
+                          EpochRange range = {});
 
 // Every parameter of the module as a leaf that records gradients (what the optimizer updates).
 std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module);
