@@ -6,10 +6,18 @@ namespace quantscope {
 namespace {
 
 QuantizationOutcome runTechnique(const std::string& name, const Model& model, const ParamValues& params,
-                                 const Dataset* calibrationData = nullptr) {
+                                 const Dataset* calibrationData = nullptr,
+                                 const std::map<std::string, Model>& models = {}) {
   TechniqueContext context;
   context.calibrationData = calibrationData;
+  context.models = models;
   return TechniqueRegistry::instance().run(name, model, params, context);
+}
+
+std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
 }
 
 }  // namespace
@@ -24,8 +32,9 @@ QuantizationOutcome QuantizationTechniques::static_quantization(const Model& mod
 }
 
 QuantizationOutcome QuantizationTechniques::quantization_aware_training(const Model& model,
-                                                                        const std::string& qconfig) {
-  return runTechnique("qat", model, {{"qconfig", qconfig}});
+                                                                        const std::string& qconfig,
+                                                                        const Dataset* training_data) {
+  return runTechnique("qat", model, {{"qconfig", qconfig}}, training_data);
 }
 
 QuantizationOutcome QuantizationTechniques::fx_graph_mode_quantization(const Model& model,
@@ -44,14 +53,15 @@ QuantizationOutcome AdvancedQuantizationTechniques::mixed_precision_quantization
 }
 
 QuantizationOutcome AdvancedQuantizationTechniques::pruning_aware_quantization(const Model& model,
-                                                                               double pruning_rate) {
-  return runTechnique("pruning", model, {{"pruning_rate", std::to_string(pruning_rate)}});
+                                                                               double pruning_rate,
+                                                                               const Dataset* training_data) {
+  return runTechnique("pruning", model, {{"pruning_rate", formatNumber(pruning_rate)}}, training_data);
 }
 
-QuantizationOutcome AdvancedQuantizationTechniques::knowledge_distillation_quantization(const Model& teacher,
-                                                                                        const Model& /*student*/,
-                                                                                        double temperature) {
-  return runTechnique("distillation", teacher, {{"temperature", std::to_string(temperature)}});
+QuantizationOutcome AdvancedQuantizationTechniques::knowledge_distillation_quantization(
+    const Model& teacher, const Model& student, double temperature, const Dataset* training_data) {
+  return runTechnique("distillation", teacher, {{"temperature", formatNumber(temperature)}}, training_data,
+                      {{"student", student}});
 }
 
 }  // namespace quantscope

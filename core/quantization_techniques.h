@@ -15,8 +15,9 @@ class QuantizationTechniques {
   // Static techniques calibrate on `calibration_data` (required; a C++ addition to the documented API).
   static QuantizationOutcome static_quantization(const Model& model, const std::string& qconfig = "fbgemm",
                                                  const Dataset* calibration_data = nullptr);
-  static QuantizationOutcome quantization_aware_training(const Model& model,
-                                                         const std::string& qconfig = "fbgemm");
+  // Training techniques train on `training_data` (required, labelled; a C++ addition to the documented API).
+  static QuantizationOutcome quantization_aware_training(const Model& model, const std::string& qconfig = "fbgemm",
+                                                         const Dataset* training_data = nullptr);
   static QuantizationOutcome fx_graph_mode_quantization(const Model& model, const std::string& example_inputs,
                                                         const std::string& qconfig = "fbgemm",
                                                         const Dataset* calibration_data = nullptr);
@@ -26,9 +27,12 @@ class AdvancedQuantizationTechniques {
  public:
   static QuantizationOutcome mixed_precision_quantization(const Model& model, int bits_weights = 8,
                                                           int bits_activations = 8);
-  static QuantizationOutcome pruning_aware_quantization(const Model& model, double pruning_rate = 0.5);
+  static QuantizationOutcome pruning_aware_quantization(const Model& model, double pruning_rate = 0.5,
+                                                        const Dataset* training_data = nullptr);
+  // The student trains against the teacher; `training_data` may be unlabelled (teacher only).
   static QuantizationOutcome knowledge_distillation_quantization(const Model& teacher, const Model& student,
-                                                                 double temperature = 2.0);
+                                                                 double temperature = 2.0,
+                                                                 const Dataset* training_data = nullptr);
 };
 
 }  // namespace quantscope

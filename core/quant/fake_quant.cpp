@@ -65,6 +65,30 @@ def calculate_qparams(self):
     return (self.scale, self.zero_point)
 )JIT";
 
+bool isObserverCall(torch::jit::Node* node) {
+  if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward") return false;
+  const auto type = node->input(0)->type()->cast<c10::ClassType>();
+  return type && type->name() && type->name()->name().find(kObserverTypeName) != std::string::npos;
+}
+
+// Every graph of the module's methods once (module types, and so graphs, can be shared by instances).
+void forEachObserverCall(const torch::jit::Module& module, const std::function<void(torch::jit::Node*)>& visit) {
+  std::set<torch::jit::Graph*> seen;
+  for (const auto& sub : module.named_modules()) {
+    for (const auto& method : sub.value.get_methods()) {
+      auto graph = method.graph();
+      if (!seen.insert(graph.get()).second) continue;
+      std::vector<torch::jit::Node*> calls;
+      forEachNode(graph, [&](torch::jit::Node* node) {
+        if (isObserverCall(node)) calls.push_back(node);
+      });
+      for (auto* call : calls) visit(call);
+    }
+  }
+}
+
+}  // namespace
+
 torch::jit::Module makeFakeQuantObserver(bool isWeight, bool perChannel, bool reduceRange) {
   auto unit = std::make_shared<torch::jit::CompilationUnit>();
   torch::jit::Module m(c10::QualifiedName(std::string("__torch__.quantscope.observers.") + kObserverTypeName), unit,
@@ -94,30 +118,6 @@ torch::jit::Module makeFakeQuantObserver(bool isWeight, bool perChannel, bool re
   m.define(kFakeQuantSource);
   return m;
 }
-
-bool isObserverCall(torch::jit::Node* node) {
-  if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward") return false;
-  const auto type = node->input(0)->type()->cast<c10::ClassType>();
-  return type && type->name() && type->name()->name().find(kObserverTypeName) != std::string::npos;
-}
-
-// Every graph of the module's methods once (module types, and so graphs, can be shared by instances).
-void forEachObserverCall(const torch::jit::Module& module, const std::function<void(torch::jit::Node*)>& visit) {
-  std::set<torch::jit::Graph*> seen;
-  for (const auto& sub : module.named_modules()) {
-    for (const auto& method : sub.value.get_methods()) {
-      auto graph = method.graph();
-      if (!seen.insert(graph.get()).second) continue;
-      std::vector<torch::jit::Node*> calls;
-      forEachNode(graph, [&](torch::jit::Node* node) {
-        if (isObserverCall(node)) calls.push_back(node);
-      });
-      for (auto* call : calls) visit(call);
-    }
-  }
-}
-
-}  // namespace
 
 torch::jit::Module dedupedFloatCopy(const torch::jit::Module& module) {
   torch::jit::Module copy = module.clone();

@@ -26,6 +26,10 @@ torch::jit::Module dedupedFloatCopy(const torch::jit::Module& module);
 // current weights at every forward (so the int8 weights are exactly the fake-quantized ones).
 torch::jit::Module insertFakeQuant(const torch::jit::Module& folded, const QConfigRecipe& recipe);
 
+// One observer module (what insertFakeQuant puts at each place): weights qint8 symmetric, per-channel on
+// axis 0 or per-tensor; activations quint8 affine, 0..127 with reduce_range.
+torch::jit::Module makeFakeQuantObserver(bool isWeight, bool perChannel, bool reduceRange);
+
 std::vector<torch::jit::Module> fakeQuantObservers(const torch::jit::Module& module);
 // PyTorch's disable_observer / enable_observer for activation ranges (weights always follow the weights).
 void setActivationObserversEnabled(const torch::jit::Module& module, bool enabled);
