@@ -1,6 +1,7 @@
 // The C++ counterpart of the documented module's quantization example: every technique, called through
-// the public core API exactly as a library user would. Techniques not built yet must say so clearly.
+// the public core API exactly as a library user would. A technique not built yet must say so clearly.
 #include <QCoreApplication>
+#include <cstdio>
 #include <iostream>
 
 #include "core/dataset.h"
@@ -23,6 +24,14 @@ void show(const std::string& call, const std::function<QuantizationOutcome()>& r
     std::cout << "   " << outcome.recipe << " recipe on " << outcome.engine << " kernels; archive "
               << formatBytes(sizes.original.serializedBytes) << " -> " << formatBytes(sizes.quantized.serializedBytes)
               << " (" << sizes.serializedRatio << "x smaller)\n";
+    for (const auto& point : outcome.trainingCurve) {
+      if (!point.endOfEpoch) continue;
+      std::printf("   [%s] epoch %d: loss %.4f, train %.2f %%, validation %.2f %%\n", point.series.c_str(),
+                  point.epoch + 1, point.loss, point.trainAccuracy, point.validationAccuracy);
+    }
+    for (const auto& figure : outcome.figures) {
+      std::printf("   %s: %.4g %s\n", figure.name.c_str(), figure.value, figure.unit.c_str());
+    }
   } catch (const NotAvailableError& e) {
     std::cout << "   not available yet: " << e.what() << "\n";
   } catch (const Error& e) {
@@ -44,19 +53,23 @@ int main(int argc, char** argv) {
     show("QuantizationTechniques::dynamic_quantization(model, \"qint8\")",
          [&] { return QuantizationTechniques::dynamic_quantization(model); }, model);
     const Dataset calibration = Dataset::load(DataSource{"digits:train"}, spec);
+    const Dataset& training = calibration;  // the training techniques fine-tune on the same split
     show("QuantizationTechniques::static_quantization(model, \"fbgemm\", &calibration)",
          [&] { return QuantizationTechniques::static_quantization(model, "fbgemm", &calibration); }, model);
-    show("QuantizationTechniques::quantization_aware_training(model, \"fbgemm\")",
-         [&] { return QuantizationTechniques::quantization_aware_training(model); }, model);
+    show("QuantizationTechniques::quantization_aware_training(model, \"fbgemm\", &training)",
+         [&] { return QuantizationTechniques::quantization_aware_training(model, "fbgemm", &training); }, model);
     show("QuantizationTechniques::fx_graph_mode_quantization(model, example_inputs, \"fbgemm\", &calibration)",
          [&] { return QuantizationTechniques::fx_graph_mode_quantization(model, spec.shapeString(), "fbgemm", &calibration); },
          model);
     show("AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8)",
          [&] { return AdvancedQuantizationTechniques::mixed_precision_quantization(model); }, model);
-    show("AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5)",
-         [&] { return AdvancedQuantizationTechniques::pruning_aware_quantization(model); }, model);
-    show("AdvancedQuantizationTechniques::knowledge_distillation_quantization(teacher, student, 2.0)",
-         [&] { return AdvancedQuantizationTechniques::knowledge_distillation_quantization(model, model); }, model);
+    show("AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training)",
+         [&] { return AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training); }, model);
+    // The teacher is the model; the student is the small untrained model shipped for the demo.
+    const Model student = Model::load(resourcesDirectory() + "/digits_student.pt");
+    show("AdvancedQuantizationTechniques::knowledge_distillation_quantization(teacher, student, 2.0, &training)",
+         [&] { return AdvancedQuantizationTechniques::knowledge_distillation_quantization(model, student, 2.0, &training); },
+         model);
 
     std::cout << "\n== benchmark_inference_speed(model, " << spec.shapeString() << ", 50)\n   "
               << formatLatency(benchmark_inference_speed(model, spec, 50)) << "\n";

@@ -108,6 +108,7 @@ QuantizationOutcome runDistillationQuantization(const Model& teacher, const Para
   torch::jit::Module teacherModule = teacher.impl().module.clone();
   teacherModule.eval();
   const torch::Tensor teacherValidation = predict(teacherModule, split.validationInputs);
+  const torch::Tensor teacherTrain = options.randomShift ? torch::Tensor() : predict(teacherModule, split.trainInputs);
   std::vector<Variant> variants{{"with distillation", alpha}};
   if (p.boolean("compare_without") && labelled && alpha > 0) variants.push_back({"without distillation", 0.0});
 
@@ -123,14 +124,14 @@ QuantizationOutcome runDistillationQuantization(const Model& teacher, const Para
       seeded.seed = options.seed + static_cast<uint64_t>(seed);
       const double a = variants[v].alpha;
       TrainingHooks hooks;
-      hooks.loss = [&](const torch::Tensor& out, const torch::Tensor& inputs, const torch::Tensor& labels) {
+      hooks.loss = [&](const torch::Tensor& out, const torch::Tensor& inputs, const torch::Tensor& labels,
+                       const torch::Tensor& index) {
         torch::Tensor loss = torch::zeros({}, out.options());
         if (a > 0) {
-          torch::Tensor teacherOut;
-          {
-            torch::NoGradGuard noGrad;
-            teacherOut = firstTensorOutput(teacherModule.forward({inputs})).to(torch::kFloat).reshape(out.sizes());
-          }
+          // Without augmentation the teacher sees the same samples every epoch: its outputs are computed once.
+          const torch::Tensor teacherOut =
+              teacherTrain.defined() ? teacherTrain.index_select(0, index)
+                                     : predict(teacherModule, inputs, inputs.size(0)).reshape(out.sizes());
           // KL(softmax(teacher/T) || softmax(student/T)), batch mean, times T^2 (Hinton et al.).
           const torch::Tensor target = torch::softmax(teacherOut / temperature, 1);
           const torch::Tensor logStudent = torch::log_softmax(out / temperature, 1);

@@ -138,7 +138,7 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
   auto optimizer = makeOptimizer(params, options);
   auto loss = hooks.loss;
   if (!loss) {
-    loss = [&](const torch::Tensor& out, const torch::Tensor&, const torch::Tensor& y) {
+    loss = [&](const torch::Tensor& out, const torch::Tensor&, const torch::Tensor& y, const torch::Tensor&) {
       return crossEntropy(out, y, options.labelSmoothing);
     };
   }
@@ -176,7 +176,7 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
       if (options.randomShift && images) inputs = randomShift(inputs, augmentRng);
       optimizer->zero_grad();
       const torch::Tensor outputs = firstTensorOutput(module.forward({inputs})).to(torch::kFloat).reshape({inputs.size(0), -1});
-      const torch::Tensor value = loss(outputs, inputs, labels);
+      const torch::Tensor value = loss(outputs, inputs, labels, index);
       const double lossValue = value.item<double>();
       if (!std::isfinite(lossValue)) {
         char message[200];

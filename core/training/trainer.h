@@ -28,9 +28,11 @@ TrainingData splitTrainingData(const Dataset& data, const TrainingOptions& optio
                                const std::string& technique);
 
 struct TrainingHooks {
-  // outputs (the model's first output, float), the batch's inputs and labels (undefined when unlabelled) ->
-  // scalar loss. Default: cross entropy with the options' label smoothing.
-  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)> loss;
+  // outputs (the model's first output, float), the batch's inputs (augmented), labels (undefined when
+  // unlabelled) and sample indices into the training inputs -> scalar loss. Default: cross entropy with the
+  // options' label smoothing.
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>
+      loss;
   std::function<void(int epoch)> beforeEpoch;                        // e.g. freeze observers
   std::function<void(int64_t step, int64_t totalSteps)> afterStep;  // e.g. re-apply pruning masks
   // Agreement (%) of the module with a reference on the validation inputs, e.g. the teacher's; optional.
