@@ -23,6 +23,7 @@
 #include "ui/main_window.h"
 #include "ui/run_controller.h"
 #include "ui/runs_model.h"
+#include "ui/technique_form.h"
 
 using namespace quantscope;
 using namespace quantscope::ui;
@@ -223,6 +224,51 @@ class TestMainWindow : public QObject {
     QCOMPARE(r.datasetSize, 100);
     QVERIFY(r.fidelity.sqnrDb > 20.0);
     QCOMPARE(qobject_cast<QCPBars*>(own.charts().plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(), 3);
+  }
+  void fileParameterHasABrowseButtonAndPassesThePathThrough() {
+    window().selectTechnique("distillation");
+    TechniqueForm& form = window().techniqueForm();
+    auto* student = window().findChild<QLineEdit*>("param_student");
+    QVERIFY(student);
+    QCOMPARE(form.editor("student"), static_cast<QWidget*>(student));
+    auto* browse = window().findChild<QPushButton*>("browse_student");
+    QVERIFY(browse);
+    QCOMPARE(browse->text(), QString("Browse…"));
+    QCOMPARE(form.values().at("student"), std::string());  // the default: a copy of the teacher
+    QVERIFY2(form.validate().isEmpty(), qPrintable(form.validate()));
+    const std::string path = test::fixture("mlp.pt");
+    form.setValues({{"student", path}});
+    QCOMPARE(student->text(), QString::fromStdString(path));
+    QCOMPARE(form.values().at("student"), path);  // what RunRequest::params gets, unchanged
+    QVERIFY2(form.validate().isEmpty(), qPrintable(form.validate()));
+    student->setText(dir_.filePath("no_such_student.pt"));
+    QVERIFY(form.validate().contains("does not exist"));
+    window().selectTechnique("dynamic");
+    QVERIFY(!window().findChild<QLineEdit*>("param_student"));
+  }
+  void invalidMeanIsRefusedWithAMessage() {
+    const QString images = QString::fromStdString(test::fixture("images"));
+    DataSourceWidget widget(false);
+    widget.setSource(images);
+    QCOMPARE(widget.kind(), DataSourceWidget::Kind::ImageFolder);
+    auto* mean = widget.findChild<QLineEdit*>("mean");
+    mean->setText("0.5, 0.25,0.125");
+    QCOMPARE(widget.source().mean, (std::vector<double>{0.5, 0.25, 0.125}));
+    mean->setText("0.5,abc");
+    test::expectError([&] { widget.source(); },
+                      {"Mean takes numbers separated by commas", "'abc' is not a number"});
+    // In the window: nothing starts, the banner says which data and what is wrong.
+    auto* testData = window().findChild<DataSourceWidget*>("testData");
+    testData->setSource(images);
+    testData->findChild<QLineEdit*>("std")->setText("abc");
+    const int before = window().runs().rowCount();
+    window().runSelectedTechnique();
+    QVERIFY(!window().controller().busy());
+    QVERIFY2(window().errorText().startsWith("Test data: Std takes numbers separated by commas, got 'abc'"),
+             qPrintable(window().errorText()));
+    QCOMPARE(window().runs().rowCount(), before);
+    testData->findChild<QLineEdit*>("std")->clear();
+    testData->setSource("digits:test");
   }
   void cleanupTestCase() { window_.reset(); }
 };

@@ -139,8 +139,18 @@ void MainWindow::runSelectedTechnique() {
     return showError("Choose the test data's file or folder.");
   }
   rememberTechniqueParams();
-  RunRequest request{*model_, testData_->source(), std::nullopt, technique.name, techniqueForm_->values(), {}};
-  if (!calibrationData_->sameAsTest()) request.calibrationData = calibrationData_->source();
+  // The parameters go to the core exactly as the form holds them (a File parameter is its path).
+  RunRequest request{*model_, {}, std::nullopt, technique.name, techniqueForm_->values(), {}};
+  try {
+    request.testData = testData_->source();
+  } catch (const Error& e) {
+    return showError("Test data: " + QString::fromStdString(e.fullMessage()));
+  }
+  try {
+    if (!calibrationData_->sameAsTest()) request.calibrationData = calibrationData_->source();
+  } catch (const Error& e) {
+    return showError("Calibration / training data: " + QString::fromStdString(e.fullMessage()));
+  }
   request.options.benchmark.threads = threads_->value();
   request.options.benchmark.warmupRuns = warmup_->value();
   request.options.benchmarkRuns = benchRuns_->value();
