@@ -1,5 +1,6 @@
 #include "app/cli_options.h"
 
+#include <QFileInfo>
 #include <QStringList>
 #include <algorithm>
 
@@ -35,7 +36,14 @@ void addBenchmarkOptions(QCommandLineParser& parser) {
 void addTechniqueOptions(QCommandLineParser& parser) {
   parser.addOption({"technique", "Quantization technique (see the list below).", "name", "dynamic"});
   parser.addOption({"param", "Technique parameter key=value; repeatable.", "key=value"});
-  parser.addOption({"calib-data", "Calibration data for static/fx (same forms as --data).", "source"});
+  // --train-data is the same option under the name the training techniques (qat, pruning, distillation) use.
+  parser.addOption(
+      {{"calib-data", "train-data"},
+       "Calibration data for static/fx, training data for qat/pruning/distillation (same forms as "
+       "--data; --calib-data and --train-data are the same option).",
+       "source"});
+  parser.addOption(
+      {"student", "Distillation: the student's TorchScript file; the same as --param student=FILE.", "file"});
   // Shortcuts for the parameters every post-training technique has; the same as --param key=value.
   parser.addOption({"calib-samples", "Same as --param calib_samples=N.", "n"});
   parser.addOption({"observer", "Same as --param observer=NAME.", "name"});
@@ -116,6 +124,20 @@ ParamValues techniqueParams(const QCommandLineParser& parser) {
     std::string key = shortcut;
     std::replace(key.begin(), key.end(), '-', '_');
     params[key] = parser.value(shortcut).toStdString();
+  }
+  if (parser.isSet("student")) {
+    const QString student = parser.value("student");
+    const QFileInfo file(student);
+    if (!file.exists()) {
+      throw Error(
+          "--student: the file '" + student.toStdString() + "' does not exist.",
+          "Give the student's TorchScript file (torch.jit.save), or leave --student out to train a copy of "
+          "the teacher.");
+    }
+    if (!file.isFile() || !file.isReadable()) {
+      throw Error("--student: '" + student.toStdString() + "' is not a readable file.");
+    }
+    params["student"] = student.toStdString();
   }
   return params;
 }

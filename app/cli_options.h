@@ -18,10 +18,12 @@ void addTechniqueOptions(QCommandLineParser& parser);
 // Loads the model and applies --input-shape / --input-dtype.
 Model loadModel(const QCommandLineParser& parser, const QString& path);
 DataSource dataSource(const QCommandLineParser& parser);
-// --calib-data with the same image/CSV options as --data; empty when not given.
+// --calib-data (or its alias --train-data) with the same image/CSV options as --data; empty when not given.
 std::optional<DataSource> calibrationSource(const QCommandLineParser& parser);
 BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser);
 int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum);
+// --param key=value, the shortcuts (--calib-samples, --observer, --qconfig) and --student FILE, which must
+// exist (throws Error otherwise).
 ParamValues techniqueParams(const QCommandLineParser& parser);
 // The techniques and their parameters, as the registry describes them, for --help.
 QString techniquesHelp();

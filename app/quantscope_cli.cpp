@@ -48,6 +48,12 @@ Progress stderrProgress() {
     }
     *lastStage = stage;
   };
+  // One line per finished epoch; the step points are too many for a terminal. The total number of epochs is
+  // not part of a point, so the line gives the epoch (from 1) and the series.
+  progress.onTrainingPoint = [terminal](const TrainingPoint& point) {
+    if (!point.endOfEpoch) return;
+    std::fprintf(stderr, terminal ? "\r%-68s\n" : "%s\n", formatTrainingPoint(point).c_str());
+  };
   return progress;
 }
 
@@ -159,13 +165,10 @@ int commandQuantize(const QStringList& args) {
     const QuantizationOutcome outcome = prepare_model_for_quantization(
         model, technique, params, calibration ? &*calibration : nullptr, stderrProgress());
     outcome.model.save(parser.value("output").toStdString());
-    RunResult summary;  // sizes and layers only: nothing was evaluated
-    summary.technique = outcome.technique;
-    summary.params = outcome.params;
-    summary.recipe = outcome.recipe;
-    summary.engine = outcome.engine;
-    summary.layers = outcome.layers;
-    summary.notes = outcome.notes;
+    // What the technique reported (layers, notes, training curve, figures) and the sizes: nothing was
+    // evaluated.
+    RunResult summary = describeOutcome(outcome);
+    summary.modelPath = model.sourcePath();
     summary.sizes = compare_model_sizes(model, outcome.model);
     if (parser.isSet("json")) {
       QJsonObject json = toJson(summary);
@@ -177,8 +180,15 @@ int commandQuantize(const QStringList& args) {
                 << "Archive " << formatBytes(summary.sizes.original.serializedBytes) << " -> "
                 << formatBytes(summary.sizes.quantized.serializedBytes) << " ("
                 << summary.sizes.serializedRatio << "x smaller)\n\n"
-                << formatLayerReport(outcome.layers);
-      for (const auto& note : outcome.notes) std::cout << "Note: " << note << "\n";
+                << formatLayerReport(summary.layers);
+      if (const std::string sparsity = formatSparsity(summary.layers); !sparsity.empty())
+        std::cout << "\n" << sparsity;
+      if (!summary.trainingCurve.empty()) std::cout << "\n" << formatTrainingSummary(summary.trainingCurve);
+      if (const std::string figures = formatFigures(summary.figures); !figures.empty())
+        std::cout << "\n" << figures;
+      for (const auto& note : summary.notes) std::cout << "Note: " << note << "\n";
+      if (summary.simulated)
+        std::cout << "Note: the model is SIMULATED (fake-quantized), not run on int kernels.\n";
     }
   }
   return 0;

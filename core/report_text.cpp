@@ -1,5 +1,6 @@
 #include "core/report_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -95,6 +96,75 @@ std::string formatOpProfile(const OpProfile& p) {
   return out.str();
 }
 
+std::string formatTrainingPoint(const TrainingPoint& p) {
+  std::string line =
+      "epoch " + std::to_string(p.epoch + 1) + " [" + p.series + "]: loss " + format("%.4f", p.loss);
+  if (p.trainAccuracy >= 0) line += format(", train %.1f %%", p.trainAccuracy);
+  if (p.validationAccuracy >= 0) line += format(", val %.1f %%", p.validationAccuracy);
+  if (p.validationAgreement >= 0) line += format(", agreement %.1f %%", p.validationAgreement);
+  return line + format(", %.1f s", p.elapsedSeconds);
+}
+
+std::string formatTrainingSummary(const TrainingCurve& curve) {
+  std::vector<std::string> series;
+  std::vector<const TrainingPoint*> last;
+  std::vector<int64_t> steps;
+  for (const auto& p : curve) {
+    auto found = std::find(series.begin(), series.end(), p.series);
+    if (found == series.end()) {
+      series.push_back(p.series);
+      last.push_back(nullptr);
+      steps.push_back(0);
+      found = series.end() - 1;
+    }
+    const size_t i = size_t(found - series.begin());
+    steps[i] = std::max(steps[i], p.step);
+    if (p.endOfEpoch) last[i] = &p;
+  }
+  std::ostringstream out;
+  for (size_t i = 0; i < series.size(); ++i) {
+    out << "Training     "
+        << (last[i] ? formatTrainingPoint(*last[i]) : "[" + series[i] + "]: no finished epoch") << " ("
+        << steps[i] << " steps)\n";
+  }
+  return out.str();
+}
+
+std::string formatFigures(const std::vector<ResultFigure>& figures) {
+  if (figures.empty()) return "";
+  std::vector<std::string> groups;
+  for (const auto& f : figures) {
+    if (std::find(groups.begin(), groups.end(), f.group) == groups.end()) groups.push_back(f.group);
+  }
+  std::ostringstream out;
+  out << "Technique figures\n";
+  for (const auto& group : groups) {
+    for (const auto& f : figures) {
+      if (f.group != group) continue;
+      out << "  " << padRight(group, 16) << padRight(f.name, 44) << format("%.6g", f.value)
+          << (f.unit.empty() ? "" : " " + f.unit) << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string formatSparsity(const std::vector<LayerQuantization>& layers) {
+  const bool any = std::any_of(layers.begin(), layers.end(), [](const LayerQuantization& l) {
+    return l.sparsity >= 0 || l.int8Sparsity >= 0 || l.channelsRemoved != 0;
+  });
+  if (!any) return "";
+  std::ostringstream out;
+  out << padRight("LAYER", 22) << padRight("ZERO WEIGHTS FP32", 19) << padRight("ZERO WEIGHTS INT8", 19)
+      << "CHANNELS REMOVED\n";
+  for (const auto& l : layers) {
+    if (l.sparsity < 0 && l.int8Sparsity < 0 && l.channelsRemoved == 0) continue;
+    out << padRight(l.layer, 22) << padRight(l.sparsity >= 0 ? formatPercent(l.sparsity) : "-", 19)
+        << padRight(l.int8Sparsity >= 0 ? formatPercent(l.int8Sparsity) : "-", 19) << l.channelsRemoved
+        << "\n";
+  }
+  return out.str();
+}
+
 std::string formatRunResult(const RunResult& r) {
   std::ostringstream out;
   std::vector<std::string> params;
@@ -132,6 +202,9 @@ std::string formatRunResult(const RunResult& r) {
   out << "Latency fp32:      " << formatLatency(r.originalLatency) << "\n";
   out << "Latency quantized: " << formatLatency(r.quantizedLatency) << "\n\n";
   out << formatLayerReport(r.layers);
+  if (const std::string sparsity = formatSparsity(r.layers); !sparsity.empty()) out << "\n" << sparsity;
+  if (!r.trainingCurve.empty()) out << "\n" << formatTrainingSummary(r.trainingCurve);
+  if (const std::string figures = formatFigures(r.figures); !figures.empty()) out << "\n" << figures;
   if (!r.quantizedOps.ops.empty()) out << "\n" << formatOpProfile(r.quantizedOps) << "\n";
   for (const auto& note : r.notes) out << "Note: " << note << "\n";
   if (r.simulated) out << "Note: results are SIMULATED (fake-quantized), not run on int kernels.\n";

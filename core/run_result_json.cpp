@@ -64,6 +64,44 @@ AccuracyMetrics accuracyFromJson(const QJsonObject& o) {
   return a;
 }
 
+// Accuracies, agreement and sparsity use negative for "not measured": such values are left out of the JSON
+// and read back as -1.
+void putIfMeasured(QJsonObject& o, const char* key, double value) {
+  if (value >= 0) o[key] = finiteOrNull(value);
+}
+double measuredOr(const QJsonObject& o, const char* key) {
+  return o.contains(key) ? numberOr(o.value(key), NAN) : -1.0;
+}
+
+QJsonObject toJson(const TrainingPoint& p) {
+  QJsonObject o{{"series", qs(p.series)},
+                {"epoch", p.epoch},
+                {"step", static_cast<qint64>(p.step)},
+                {"end_of_epoch", p.endOfEpoch},
+                {"loss", finiteOrNull(p.loss)},
+                {"learning_rate", finiteOrNull(p.learningRate)},
+                {"elapsed_s", finiteOrNull(p.elapsedSeconds)}};
+  putIfMeasured(o, "train_accuracy", p.trainAccuracy);
+  putIfMeasured(o, "validation_accuracy", p.validationAccuracy);
+  putIfMeasured(o, "validation_agreement", p.validationAgreement);
+  return o;
+}
+
+TrainingPoint trainingPointFromJson(const QJsonObject& o) {
+  TrainingPoint p;
+  p.series = ss(o.value("series"));
+  p.epoch = o.value("epoch").toInt();
+  p.step = o.value("step").toInteger();
+  p.endOfEpoch = o.value("end_of_epoch").toBool();
+  p.loss = numberOr(o.value("loss"), NAN);  // a diverged loss (NaN, inf) is written as null
+  p.learningRate = numberOr(o.value("learning_rate"), NAN);
+  p.elapsedSeconds = numberOr(o.value("elapsed_s"), NAN);
+  p.trainAccuracy = measuredOr(o, "train_accuracy");
+  p.validationAccuracy = measuredOr(o, "validation_accuracy");
+  p.validationAgreement = measuredOr(o, "validation_agreement");
+  return p;
+}
+
 }  // namespace
 
 QJsonObject toJson(const LatencyStats& s) {
@@ -150,7 +188,19 @@ QJsonObject toJson(const RunResult& r) {
       layer["weight_histogram"] = QJsonObject{{"min", l.histogramMin}, {"max", l.histogramMax},
                                               {"float", floats}, {"quantized", quantized}};
     }
+    putIfMeasured(layer, "sparsity", l.sparsity);
+    putIfMeasured(layer, "int8_sparsity", l.int8Sparsity);
+    if (l.channelsRemoved != 0) layer["channels_removed"] = static_cast<qint64>(l.channelsRemoved);
     layers.append(layer);
+  }
+  QJsonArray curve;
+  for (const auto& point : r.trainingCurve) curve.append(toJson(point));
+  QJsonArray figures;
+  for (const auto& f : r.figures) {
+    figures.append(QJsonObject{{"group", qs(f.group)},
+                               {"name", qs(f.name)},
+                               {"value", finiteOrNull(f.value)},
+                               {"unit", qs(f.unit)}});
   }
   return {{"technique", qs(r.technique)},
           {"params", params},
@@ -169,6 +219,8 @@ QJsonObject toJson(const RunResult& r) {
           {"layers", layers},
           {"notes", toArray(r.notes)},
           {"simulated", r.simulated},
+          {"training_curve", curve},
+          {"figures", figures},
           {"quantize_seconds", r.quantizeSeconds},
           {"finished_at", qs(r.finishedAt)},
           {"runtime", toJson(r.runtime)}};
@@ -217,10 +269,20 @@ RunResult runResultFromJson(const QJsonObject& o) {
     layer.histogramMax = histogram.value("max").toDouble();
     for (const auto& c : histogram.value("float").toArray()) layer.floatHistogram.push_back(c.toInteger());
     for (const auto& c : histogram.value("quantized").toArray()) layer.quantizedHistogram.push_back(c.toInteger());
+    layer.sparsity = measuredOr(l, "sparsity");
+    layer.int8Sparsity = measuredOr(l, "int8_sparsity");
+    layer.channelsRemoved = l.value("channels_removed").toInteger();
     r.layers.push_back(layer);
   }
   for (const auto& v : o.value("notes").toArray()) r.notes.push_back(ss(v));
   r.simulated = o.value("simulated").toBool();
+  for (const auto& v : o.value("training_curve").toArray())
+    r.trainingCurve.push_back(trainingPointFromJson(v.toObject()));
+  for (const auto& v : o.value("figures").toArray()) {
+    const QJsonObject f = v.toObject();
+    r.figures.push_back(
+        {ss(f.value("group")), ss(f.value("name")), numberOr(f.value("value"), NAN), ss(f.value("unit"))});
+  }
   r.quantizeSeconds = o.value("quantize_seconds").toDouble();
   r.finishedAt = ss(o.value("finished_at"));
   const QJsonObject rt = o.value("runtime").toObject();

@@ -9,6 +9,8 @@
 #include <QPushButton>
 #include <QSpinBox>
 
+#include "core/errors.h"
+
 namespace quantscope::ui {
 
 DataSourceWidget::DataSourceWidget(bool offerSameAsTest, QWidget* parent) : QWidget(parent) {
@@ -32,9 +34,11 @@ DataSourceWidget::DataSourceWidget(bool offerSameAsTest, QWidget* parent) : QWid
   pathRow->addWidget(browse_);
   form->addRow("Path", pathRow);
   mean_ = new QLineEdit;
+  mean_->setObjectName("mean");
   mean_->setPlaceholderText("e.g. 0.485,0.456,0.406");
   mean_->setToolTip("Image folders: per-channel mean subtracted after scaling pixels to 0..1.");
   std_ = new QLineEdit;
+  std_->setObjectName("std");
   std_->setPlaceholderText("e.g. 0.229,0.224,0.225");
   std_->setToolTip("Image folders: per-channel standard deviation to divide by.");
   labelColumn_ = new QLineEdit;
@@ -84,9 +88,18 @@ void DataSourceWidget::browse() {
   if (!chosen.isEmpty()) path_->setText(chosen);
 }
 
-static std::vector<double> numbers(const QString& text) {
+// Like the CLI's --mean/--std: numbers separated by commas, anything else is refused with a message.
+static std::vector<double> numbers(const QString& text, const char* field) {
   std::vector<double> values;
-  for (const QString& part : text.split(',', Qt::SkipEmptyParts)) values.push_back(part.trimmed().toDouble());
+  for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+    bool ok = false;
+    values.push_back(part.trimmed().toDouble(&ok));
+    if (!ok) {
+      throw Error(std::string(field) + " takes numbers separated by commas, got '" + text.toStdString() +
+                      "' ('" + part.trimmed().toStdString() + "' is not a number).",
+                  "Example: 0.485,0.456,0.406");
+    }
+  }
   return values;
 }
 
@@ -114,8 +127,11 @@ void DataSourceWidget::setSource(const QString& location) {
 DataSource DataSourceWidget::source() const {
   DataSource source;
   source.location = location().toStdString();
-  source.mean = numbers(mean_->text());
-  source.std = numbers(std_->text());
+  // Mean and std apply to image folders only (their rows are hidden otherwise).
+  if (kind() == Kind::ImageFolder) {
+    source.mean = numbers(mean_->text(), "Mean");
+    source.std = numbers(std_->text(), "Std");
+  }
   source.labelColumn = labelColumn_->text().trimmed().toStdString();
   source.maxSamples = maxSamples_->value();
   return source;

@@ -22,6 +22,7 @@ class DataSourceWidget : public QWidget {
 
   Kind kind() const;
   bool sameAsTest() const { return kind() == Kind::SameAsTest; }
+  // Throws quantscope::Error when a field does not parse (e.g. a mean that is not a number).
   DataSource source() const;
   void setSource(const QString& location);
   QString location() const;

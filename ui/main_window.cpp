@@ -86,7 +86,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     stage_->setText("Cancelled; earlier runs are unchanged.");
     statusBar()->showMessage("Run cancelled", 5000);
   });
-  connect(controller_, &RunController::idle, this, [this] { setBusy(false); });
+  connect(controller_, &RunController::trainingPoints, this,
+          [this](int, const std::vector<TrainingPoint>& points) { charts_->appendLiveTraining(points); });
+  connect(controller_, &RunController::idle, this, [this] {
+    charts_->endLiveTraining(/*finished=*/false);  // a finished run has ended it already
+    setBusy(false);
+  });
 
   QSettings settings;
   if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1366, 768);
@@ -361,6 +366,11 @@ void MainWindow::buildMenus() {
     } catch (const Error& e) {
       showError(QString::fromStdString(e.fullMessage()));
     }
+  });
+  file->addAction("Export &training curves as CSV...", this, [this] {
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Export training curves", "training-curves.csv", "CSV (*.csv)");
+    if (!path.isEmpty()) exportTrainingCurvesTo(path);
   });
   file->addSeparator();
   file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);

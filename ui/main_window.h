@@ -43,6 +43,8 @@ class MainWindow : public QMainWindow {
   void exportChartTo(int chart, const QString& path, int width, int height);
   void exportReportPng(const QString& path);
   void exportReportPdf(const QString& path);
+  // Every run's training curve, one row per point (runs without a curve are left out).
+  void exportTrainingCurvesTo(const QString& path);
   void saveQuantizedModelTo(int row, const QString& path);
   void selectTechnique(const QString& name);
 

@@ -139,13 +139,25 @@ void MainWindow::runSelectedTechnique() {
     return showError("Choose the test data's file or folder.");
   }
   rememberTechniqueParams();
-  RunRequest request{*model_, testData_->source(), std::nullopt, technique.name, techniqueForm_->values(), {}};
-  if (!calibrationData_->sameAsTest()) request.calibrationData = calibrationData_->source();
+  // The parameters go to the core exactly as the form holds them (a File parameter is its path).
+  RunRequest request{*model_, {}, std::nullopt, technique.name, techniqueForm_->values(), {}};
+  try {
+    request.testData = testData_->source();
+  } catch (const Error& e) {
+    return showError("Test data: " + QString::fromStdString(e.fullMessage()));
+  }
+  try {
+    if (!calibrationData_->sameAsTest()) request.calibrationData = calibrationData_->source();
+  } catch (const Error& e) {
+    return showError("Calibration / training data: " + QString::fromStdString(e.fullMessage()));
+  }
   request.options.benchmark.threads = threads_->value();
   request.options.benchmark.warmupRuns = warmup_->value();
   request.options.benchmarkRuns = benchRuns_->value();
   request.options.benchmarkBatch = batch_->value();
   if (!controller_->startRun(std::move(request), nextRunId_)) return;
+  if (technique.trains)
+    charts_->beginLiveTraining(QString("#%1 %2").arg(nextRunId_).arg(QString::fromStdString(technique.name)));
   setBusy(true);
   progress_->setValue(0);
   stage_->setText("Starting " + QString::fromStdString(technique.displayName) + "...");
@@ -168,6 +180,7 @@ void MainWindow::onProgress(const QString& stage, double fraction, qint64 elapse
 
 void MainWindow::onRunFinished(const RunEntry& entry) {
   nextRunId_ = std::max(nextRunId_, entry.id + 1);
+  charts_->endLiveTraining(/*finished=*/true);  // the run's own curve replaces the live one
   runsModel_->add(entry);
   progress_->setValue(1000);
   stage_->setText(entry.label() + " done: " + QString::fromStdString(describeAgainstOriginal(entry.result)));
@@ -263,6 +276,16 @@ void MainWindow::exportReport(const QString& path, bool pdf) {
   const QString modelName = model_ ? QString::fromStdString(model_->displayName()) : "no model";
   try {
     pdf ? saveReportPdf(*charts_, *runsModel_, modelName, path) : saveReportPng(*charts_, *runsModel_, modelName, path);
+    statusBar()->showMessage("Saved " + path, 5000);
+  } catch (const Error& e) {
+    showError(QString::fromStdString(e.fullMessage()));
+  }
+}
+
+void MainWindow::exportTrainingCurvesTo(const QString& path) {
+  clearError();
+  try {
+    exportTrainingCurvesCsv(*runsModel_, path);
     statusBar()->showMessage("Saved " + path, 5000);
   } catch (const Error& e) {
     showError(QString::fromStdString(e.fullMessage()));

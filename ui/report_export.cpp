@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
@@ -153,6 +154,40 @@ void exportRunsCsv(const RunsModel& runs, const QString& path) {
     QStringList cells;
     for (int c = 0; c < runs.columnCount(); ++c) cells << "\"" + runs.cellText(r, c).replace('"', "\"\"") + "\"";
     csv += cells.join(',').toUtf8() + "\n";
+  }
+  writeAtomically(path, csv);
+}
+
+void exportTrainingCurvesCsv(const RunsModel& runs, const QString& path) {
+  // Numbers in their shortest exact form; unmeasured (negative) figures as empty cells.
+  auto number = [](double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); };
+  auto measured = [&](double v) { return v >= 0 ? number(v) : QString(); };
+  auto quoted = [](QString text) { return "\"" + text.replace('"', "\"\"") + "\""; };
+  QByteArray csv =
+      "run,technique,series,epoch,step,end_of_epoch,loss,learning_rate,train_accuracy_pct,"
+      "validation_accuracy_pct,validation_agreement_pct,elapsed_s\n";
+  bool any = false;
+  for (const auto& run : runs.runs()) {
+    for (const auto& p : run.result.trainingCurve) {
+      any = true;
+      const QStringList cells{QString("#%1").arg(run.id),
+                              quoted(QString::fromStdString(run.result.technique)),
+                              quoted(QString::fromStdString(p.series)),
+                              QString::number(p.epoch + 1),
+                              QString::number(p.step),
+                              p.endOfEpoch ? "1" : "0",
+                              number(p.loss),
+                              number(p.learningRate),
+                              measured(p.trainAccuracy),
+                              measured(p.validationAccuracy),
+                              measured(p.validationAgreement),
+                              number(p.elapsedSeconds)};
+      csv += cells.join(',').toUtf8() + "\n";
+    }
+  }
+  if (!any) {
+    throw Error("No run has a training curve to export.",
+                "Training curves come from the techniques that train: qat, pruning and distillation.");
   }
   writeAtomically(path, csv);
 }

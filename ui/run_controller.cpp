@@ -11,6 +11,9 @@ RunController::RunController(QObject* parent) : QObject(parent) {
   qRegisterMetaType<quantscope::ui::RunEntry>("quantscope::ui::RunEntry");
   qRegisterMetaType<quantscope::Model>("quantscope::Model");
   qRegisterMetaType<quantscope::ModelInfo>("quantscope::ModelInfo");
+  relay_ = new TrainingPointRelay(100, this);
+  connect(relay_, &TrainingPointRelay::pointsArrived, this,
+          [this](const std::vector<TrainingPoint>& points) { Q_EMIT trainingPoints(runId_, points); });
 }
 
 RunController::~RunController() {
@@ -36,6 +39,8 @@ Progress RunController::makeProgress() {
       Q_EMIT progressChanged(s, fraction, now);
     }, Qt::QueuedConnection);
   };
+  // Every point is kept (the chart draws them all); the relay decides how often the GUI thread sees them.
+  progress.onTrainingPoint = [relay = relay_](const TrainingPoint& point) { relay->push(point); };
   return progress;
 }
 
@@ -46,6 +51,7 @@ bool RunController::start(std::function<void()> job) {
     delete thread_;
   }
   busy_ = true;
+  relay_->clear();
   cancel_.store(false);
   clock_.start();
   lastProgressMs_->store(-1000);
@@ -61,16 +67,22 @@ bool RunController::start(std::function<void()> job) {
       QMetaObject::invokeMethod(this, [this, m = QString("Unexpected error: ") + e.what()] { Q_EMIT failed(m); },
                                 Qt::QueuedConnection);
     }
-    QMetaObject::invokeMethod(this, [this] {
-      busy_ = false;
-      Q_EMIT idle();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+          relay_->flush();  // a cancelled or failed run's last points
+          busy_ = false;
+          Q_EMIT idle();
+        },
+        Qt::QueuedConnection);
   });
   thread_->start();
   return true;
 }
 
 bool RunController::startRun(RunRequest request, int runId) {
+  if (busy_) return false;
+  runId_ = runId;
   return start([this, request = std::move(request), runId] {
     const Progress progress = makeProgress();
     progress.update("Loading data", 0.0);
@@ -85,7 +97,13 @@ bool RunController::startRun(RunRequest request, int runId) {
     entry.id = runId;
     entry.result = quantize_and_evaluate(request.model, test, request.technique, request.params, options, progress,
                                          &entry.quantizedModel);
-    QMetaObject::invokeMethod(this, [this, entry] { Q_EMIT runFinished(entry); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, entry] {
+          relay_->flush();  // the live chart gets every point before the result replaces it
+          Q_EMIT runFinished(entry);
+        },
+        Qt::QueuedConnection);
   });
 }
 

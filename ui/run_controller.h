@@ -1,6 +1,7 @@
 #pragma once
 // Runs core jobs on a worker thread: loading a model and quantize-and-evaluate runs. The GUI thread only
-// receives signals (progress, result, error); cancel is a plain method so it works while a job is busy.
+// receives signals (progress, training points, result, error); cancel is a plain method so it works while a
+// job is busy. Training points are batched (TrainingPointRelay): at most ~10 deliveries a second.
 #include <QElapsedTimer>
 #include <QObject>
 #include <atomic>
@@ -11,6 +12,7 @@
 #include "core/model.h"
 #include "core/workflow.h"
 #include "ui/run_entry.h"
+#include "ui/training_relay.h"
 
 namespace quantscope::ui {
 
@@ -39,6 +41,9 @@ class RunController : public QObject {
 
  Q_SIGNALS:
   void progressChanged(const QString& stage, double fraction, qint64 elapsedMs);
+  // The training points the running technique streamed since the last delivery, for run `runId`; all of a
+  // run's points arrive before its runFinished.
+  void trainingPoints(int runId, const std::vector<quantscope::TrainingPoint>& points);
   void runFinished(const quantscope::ui::RunEntry& entry);
   void modelLoaded(const quantscope::Model& model, const quantscope::ModelInfo& info);
   void failed(const QString& message);
@@ -53,6 +58,8 @@ class RunController : public QObject {
   bool busy_ = false;
   QElapsedTimer clock_;
   std::shared_ptr<std::atomic<qint64>> lastProgressMs_ = std::make_shared<std::atomic<qint64>>(0);
+  TrainingPointRelay* relay_ = nullptr;
+  int runId_ = 0;  // of the run whose points the relay carries
   class QThread* thread_ = nullptr;
 };
 

@@ -3,9 +3,12 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QFormLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSpinBox>
 
 namespace quantscope::ui {
@@ -26,6 +29,7 @@ void TechniqueForm::setTechnique(const TechniqueDescriptor& technique) {
   layout_->addRow(summary_);
   for (const ParamSpec& spec : technique.params) {
     QWidget* editor = nullptr;
+    QWidget* row = nullptr;  // the editor with its buttons, when it has any
     const QString value = QString::fromStdString(spec.defaultValue);
     switch (spec.type) {
       case ParamType::Int: {
@@ -67,12 +71,35 @@ void TechniqueForm::setTechnique(const TechniqueDescriptor& technique) {
         editor = line;
         break;
       }
+      case ParamType::File: {
+        // The path is the value; Browse fills it in. The registry checks that the file exists.
+        auto* line = new QLineEdit(value);
+        line->setPlaceholderText("not set (see the tooltip)");
+        line->setClearButtonEnabled(true);
+        connect(line, &QLineEdit::textChanged, this, &TechniqueForm::changed);
+        auto* browse = new QPushButton("Browse…");
+        browse->setObjectName(QString::fromStdString("browse_" + spec.name));
+        browse->setToolTip("Choose the file for " + QString::fromStdString(spec.name) + ".");
+        browse->setEnabled(technique.available);
+        connect(browse, &QPushButton::clicked, this, [this, line, name = spec.name] {
+          const QString chosen = QFileDialog::getOpenFileName(
+              this, QString::fromStdString(name), line->text(), "TorchScript (*.pt *.pth);;All files (*)");
+          if (!chosen.isEmpty()) line->setText(chosen);
+        });
+        row = new QWidget;
+        auto* rowLayout = new QHBoxLayout(row);
+        rowLayout->setContentsMargins(0, 0, 0, 0);
+        rowLayout->addWidget(line, 1);
+        rowLayout->addWidget(browse);
+        editor = line;
+        break;
+      }
     }
     editor->setObjectName(QString::fromStdString("param_" + spec.name));
     editor->setToolTip(QString::fromStdString(spec.help + " (default: " +
                                               (spec.defaultValue.empty() ? "none" : spec.defaultValue) + ")"));
     editor->setEnabled(technique.available);
-    layout_->addRow(QString::fromStdString(spec.name), editor);
+    layout_->addRow(QString::fromStdString(spec.name), row ? row : editor);
     editors_[spec.name] = editor;
   }
 }

@@ -1,0 +1,174 @@
+// RunResult <-> JSON for the training techniques' additions (training curve, figures, per-layer sparsity),
+// written and read back through the same bytes project files and --json use; and their text rendering.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QtTest>
+#include <cmath>
+
+#include "core/report_text.h"
+#include "core/run_result_json.h"
+
+using namespace quantscope;
+
+namespace {
+
+TrainingPoint point(const std::string& series, int epoch, int64_t step, bool endOfEpoch, double loss) {
+  TrainingPoint p;
+  p.series = series;
+  p.epoch = epoch;
+  p.step = step;
+  p.endOfEpoch = endOfEpoch;
+  p.loss = loss;
+  p.learningRate = 1e-3 * (1.0 + epoch);
+  p.elapsedSeconds = 0.1 * double(step) + 1.0 / 3.0;
+  return p;
+}
+
+RunResult trainedResult() {
+  RunResult r;
+  r.technique = "distillation";
+  r.params = {{"temperature", "2.0"}, {"student", "/tmp/student.pt"}};
+  r.trainingCurve.push_back(point("with distillation", 0, 1, false, 2.302585092994046));
+  r.trainingCurve.push_back(point("with distillation", 0, 2, false, 1.0 / 7.0));
+  TrainingPoint epoch = point("with distillation", 0, 2, true, 0.123456789012345678);
+  epoch.trainAccuracy = 97.14285714285714;
+  epoch.validationAccuracy = 98.0;
+  epoch.validationAgreement = 99.30555555555556;
+  r.trainingCurve.push_back(epoch);
+  TrainingPoint other = point("without distillation", 0, 2, true, 0.3);
+  other.trainAccuracy = 0.0;  // measured, and zero: must not turn into "not measured"
+  r.trainingCurve.push_back(other);
+  r.figures = {{"distillation", "student with distillation", 98.61111111111111, "%"},
+               {"distillation", "student without distillation", 97.5, "%"},
+               {"distillation", "teacher", 99.16666666666667, "%"},
+               {"size", "student parameters", 17226, ""}};
+  LayerQuantization pruned;
+  pruned.layer = "fc1";
+  pruned.opKind = "Linear";
+  pruned.quantized = true;
+  pruned.scheme = "qint8 per-channel";
+  pruned.sparsity = 0.5000305175781250;
+  pruned.int8Sparsity = 0.53125;
+  pruned.channelsRemoved = 12;
+  LayerQuantization plain;
+  plain.layer = "fc2";
+  plain.opKind = "Linear";
+  r.layers = {pruned, plain};
+  return r;
+}
+
+// Through bytes, as a project file or --json output is.
+RunResult roundTrip(const RunResult& r) {
+  const QByteArray bytes = QJsonDocument(toJson(r)).toJson(QJsonDocument::Indented);
+  return runResultFromJson(QJsonDocument::fromJson(bytes).object());
+}
+
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+}  // namespace
+
+class TestRunResultJson : public QObject {
+  Q_OBJECT
+ private slots:
+  void trainingCurveRoundTripsExactly() {
+    const RunResult original = trainedResult();
+    const RunResult back = roundTrip(original);
+    QCOMPARE(back.trainingCurve.size(), original.trainingCurve.size());
+    for (size_t i = 0; i < original.trainingCurve.size(); ++i) {
+      const TrainingPoint& a = original.trainingCurve[i];
+      const TrainingPoint& b = back.trainingCurve[i];
+      QCOMPARE(b.series, a.series);
+      QCOMPARE(b.epoch, a.epoch);
+      QCOMPARE(b.step, a.step);
+      QCOMPARE(b.endOfEpoch, a.endOfEpoch);
+      // Exact, not fuzzy: project files must give back the numbers that were measured.
+      QVERIFY2(b.loss == a.loss, qPrintable(QString::number(b.loss, 'g', 17)));
+      QVERIFY(b.learningRate == a.learningRate);
+      QVERIFY(b.elapsedSeconds == a.elapsedSeconds);
+      QVERIFY(b.trainAccuracy == a.trainAccuracy);
+      QVERIFY(b.validationAccuracy == a.validationAccuracy);
+      QVERIFY(b.validationAgreement == a.validationAgreement);
+    }
+    QCOMPARE(back.trainingCurve[0].trainAccuracy, -1.0);  // a step point: not measured
+    QCOMPARE(back.trainingCurve[3].trainAccuracy, 0.0);
+    QCOMPARE(back.params.at("student"), std::string("/tmp/student.pt"));
+  }
+  void unmeasuredValuesAreLeftOutOfTheJson() {
+    const QJsonObject json = toJson(trainedResult());
+    const QJsonArray curve = json.value("training_curve").toArray();
+    QCOMPARE(curve.size(), 4);
+    QVERIFY(!curve[0].toObject().contains("train_accuracy"));
+    QCOMPARE(curve[2].toObject().value("validation_accuracy").toDouble(), 98.0);
+    QCOMPARE(curve[2].toObject().value("series").toString(), QString("with distillation"));
+    const QJsonArray layers = json.value("layers").toArray();
+    QCOMPARE(layers[0].toObject().value("channels_removed").toInteger(), 12);
+    QCOMPARE(layers[0].toObject().value("int8_sparsity").toDouble(), 0.53125);
+    for (const char* key : {"sparsity", "int8_sparsity", "channels_removed"})
+      QVERIFY2(!layers[1].toObject().contains(key), key);
+    // The keys that were there before are unchanged.
+    for (const char* key : {"technique", "params", "recipe", "engine", "sizes", "fidelity", "layers", "notes",
+                            "simulated", "quantize_seconds", "finished_at", "runtime"}) {
+      QVERIFY2(json.contains(key), key);
+    }
+    QCOMPARE(layers[0].toObject().value("op").toString(), QString("Linear"));
+  }
+  void figuresAndSparsityRoundTrip() {
+    const RunResult original = trainedResult();
+    const RunResult back = roundTrip(original);
+    QCOMPARE(back.figures.size(), original.figures.size());
+    for (size_t i = 0; i < original.figures.size(); ++i) {
+      QCOMPARE(back.figures[i].group, original.figures[i].group);
+      QCOMPARE(back.figures[i].name, original.figures[i].name);
+      QVERIFY(back.figures[i].value == original.figures[i].value);
+      QCOMPARE(back.figures[i].unit, original.figures[i].unit);
+    }
+    QCOMPARE(back.layers.size(), size_t(2));
+    QVERIFY(back.layers[0].sparsity == original.layers[0].sparsity);
+    QVERIFY(back.layers[0].int8Sparsity == original.layers[0].int8Sparsity);
+    QCOMPARE(back.layers[0].channelsRemoved, int64_t(12));
+    QCOMPARE(back.layers[1].sparsity, -1.0);
+    QCOMPARE(back.layers[1].int8Sparsity, -1.0);
+    QCOMPARE(back.layers[1].channelsRemoved, int64_t(0));
+  }
+  void divergedLossSurvivesAsNaN() {
+    RunResult r;
+    r.trainingCurve.push_back(point("qat", 1, 40, false, NAN));
+    r.figures.push_back({"qat", "fake-quant accuracy", NAN, "%"});
+    const RunResult back = roundTrip(r);
+    QVERIFY(std::isnan(back.trainingCurve[0].loss));
+    QVERIFY(same(back.trainingCurve[0].learningRate, r.trainingCurve[0].learningRate));
+    QVERIFY(std::isnan(back.figures[0].value));
+  }
+  void olderJsonWithoutTheNewKeysReads() {
+    QJsonObject json = toJson(trainedResult());
+    json.remove("training_curve");
+    json.remove("figures");
+    const RunResult back = runResultFromJson(json);
+    QVERIFY(back.trainingCurve.empty());
+    QVERIFY(back.figures.empty());
+  }
+  void textReportListsCurveFiguresAndSparsity() {
+    const RunResult r = trainedResult();
+    QCOMPARE(
+        formatTrainingPoint(r.trainingCurve[2]),
+        std::string(
+            "epoch 1 [with distillation]: loss 0.1235, train 97.1 %, val 98.0 %, agreement 99.3 %, 0.5 s"));
+    QCOMPARE(formatTrainingPoint(point("qat", 2, 9, true, 0.5)),
+             std::string("epoch 3 [qat]: loss 0.5000, 1.2 s"));
+    const std::string text = formatRunResult(r);
+    QVERIFY2(text.find("Technique figures") != std::string::npos, text.c_str());
+    QVERIFY(text.find("student without distillation") != std::string::npos);
+    QVERIFY(text.find("97.5 %") != std::string::npos);
+    QVERIFY(text.find("ZERO WEIGHTS INT8") != std::string::npos);
+    QVERIFY(text.find("53.12 %") != std::string::npos);
+    QVERIFY(text.find("[without distillation]: loss 0.3000, train 0.0 %") != std::string::npos);
+    RunResult plain;
+    plain.layers = {r.layers[1]};
+    const std::string plainText = formatRunResult(plain);
+    QVERIFY(plainText.find("ZERO WEIGHTS") == std::string::npos);
+    QVERIFY(plainText.find("Technique figures") == std::string::npos);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestRunResultJson)
+#include "test_run_result_json.moc"
