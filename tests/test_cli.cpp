@@ -127,12 +127,12 @@ class TestCli : public QObject {
                                QDir::tempPath(), "-o", "/tmp/x.pt"});
     QCOMPARE(folder.exitCode, 1);
     QVERIFY2(folder.err.contains("is not a readable file"), qPrintable(folder.err));
-    // An existing student passes the flag and the registry's File check: what stops the run is only that
-    // distillation is not built yet in this version.
+    // An existing student passes the flag and the registry's File check: what stops this run is only that
+    // no training data was given.
     const CliRun accepted = cli({"quantize", f("mlp.pt"), "--technique", "distillation", "--student",
                                  f("mlp.pt"), "-o", "/tmp/x.pt"});
     QCOMPARE(accepted.exitCode, 1);
-    QVERIFY2(accepted.err.contains("not available yet"), qPrintable(accepted.err));
+    QVERIFY2(accepted.err.contains("needs training data"), qPrintable(accepted.err));
     QVERIFY(!accepted.err.contains("--student") && !accepted.err.contains("does not exist"));
     // The parameter belongs to distillation only.
     const CliRun wrongTechnique =
@@ -159,7 +159,7 @@ class TestCli : public QObject {
     const CliRun badParam = cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", "/tmp/x.pt"});
     QCOMPARE(badParam.exitCode, 1);
     QVERIFY(badParam.err.contains("not one of"));
-    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "qat", "-o", "/tmp/x.pt"});
+    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "mixed", "-o", "/tmp/x.pt"});
     QCOMPARE(notYet.exitCode, 1);
     QVERIFY(notYet.err.contains("not available yet"));
     const CliRun shape = cli({"bench", f("mlp_no_spec.pt")});

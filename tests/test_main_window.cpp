@@ -148,7 +148,7 @@ class TestMainWindow : public QObject {
     QVERIFY(window().errorText().contains(".png, .jpg or .pdf"));
   }
   void unavailableTechniqueSaysSo() {
-    window().selectTechnique("qat");
+    window().selectTechnique("mixed");
     QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
     QVERIFY(window().errorText().contains("not available yet"));
     QVERIFY(!window().controller().busy());
@@ -478,6 +478,34 @@ class TestMainWindow : public QObject {
     empty.exportTrainingCurvesTo(dir_.filePath("none.csv"));
     QVERIFY(empty.errorText().contains("No run has a training curve"));
     QVERIFY(!QFile::exists(dir_.filePath("none.csv")));
+  }
+  void qatRunTrainsLiveAndKeepsItsCurve() {
+    const int before = window().runs().rowCount();
+    window().selectTechnique("qat");
+    window().techniqueForm().setValues({{"epochs", "2"}, {"train_samples", "320"}, {"freeze_bn_epoch", "1"}});
+    setSpin(window(), "benchRuns", 10);
+    window().runSelectedTechnique();
+    QVERIFY2(window().controller().busy(), qPrintable(window().errorText()));
+    // While it trains, the Training chart fills from the worker's points (the GUI thread keeps running).
+    QCustomPlot* plot = window().charts().plot(ChartPanel::Training);
+    QElapsedTimer clock;
+    clock.start();
+    bool sawLivePoints = false;
+    while (window().controller().busy() && clock.elapsed() < 120000) {
+      sawLivePoints |= window().charts().liveTraining() && plot->graphCount() > 0 && plot->graph(0)->dataCount() > 0;
+      QTest::qWait(10);
+    }
+    QVERIFY(waitIdle(window()));
+    QVERIFY2(window().errorText().isEmpty(), qPrintable(window().errorText()));
+    QVERIFY(sawLivePoints);
+    QCOMPARE(window().runs().rowCount(), before + 1);
+    const RunResult& r = window().runs().runs().back().result;
+    QVERIFY(r.technique == "qat");
+    int epochs = 0;
+    for (const auto& p : r.trainingCurve) epochs += p.endOfEpoch ? 1 : 0;
+    QCOMPARE(epochs, 2);
+    QVERIFY(r.quantizedAccuracy.top1 > 0.95);
+    window().selectTechnique("dynamic");
   }
   void cleanupTestCase() { window_.reset(); }
 };

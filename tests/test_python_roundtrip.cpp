@@ -30,16 +30,27 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("fx, traced CNN") << "cnn_traced.pt" << "" << "fx";
     QTest::newRow("static, scripted CNN") << "cnn_scripted.pt" << "" << "static";
     QTest::newRow("fx, MLP") << "mlp.pt" << "mlp_data.pt" << "fx";
+    // The training techniques, on the digits demo they train on (one short epoch each).
+    QTest::newRow("qat, digits CNN") << "digits_cnn.pt" << "" << "qat";
+    QTest::newRow("pruning (channels), digits CNN") << "digits_cnn.pt" << "" << "pruning";
+    QTest::newRow("distillation, digits student") << "digits_cnn.pt" << "" << "distillation";
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
     QFETCH(QString, data);
     QFETCH(QString, technique);
-    const Model original = Model::load(fixture(model.toStdString()));
-    const Dataset calibration = Dataset::load(
-        DataSource{fixture(model.startsWith("cnn") ? "cnn_calibration.pt" : "mlp_data.pt")});
+    const bool digits = model == "digits_cnn.pt";  // the built-in demo model
+    const Model original = Model::load(digits ? builtinDigitsModelPath() : fixture(model.toStdString()));
+    const Dataset calibration = Dataset::load(DataSource{
+        digits ? "digits:train" : fixture(model.startsWith("cnn") ? "cnn_calibration.pt" : "mlp_data.pt")});
+    ParamValues params;
+    if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
+    if (technique == "pruning") params = {{"finetune_epochs", "1"}, {"train_samples", "320"}, {"structure", "channels"}};
+    if (technique == "distillation") {
+      params = {{"epochs", "1"}, {"train_samples", "320"}, {"student", resourcesDirectory() + "/digits_student.pt"}};
+    }
     const QuantizationOutcome outcome =
-        prepare_model_for_quantization(original, technique.toStdString(), {}, &calibration);
+        prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);
     const QString dir = QDir::temp().filePath("quantscope_roundtrip");
     QDir().mkpath(dir);
     const QString saved = dir + "/q_" + technique + "_" + model;

@@ -10,6 +10,8 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
+#include <algorithm>
+#include <cmath>
 
 namespace quantscope::ui {
 
@@ -42,8 +44,12 @@ void TechniqueForm::setTechnique(const TechniqueDescriptor& technique) {
       }
       case ParamType::Float: {
         auto* box = new QDoubleSpinBox;
-        box->setDecimals(3);
-        box->setSingleStep(0.05);
+        // Enough decimals for the smallest allowed value (a learning rate of 1e-4 must not read as 0), and a
+        // step in proportion to the default.
+        const int decimals = spec.minValue > 0 ? int(std::ceil(-std::log10(spec.minValue))) : 3;
+        box->setDecimals(std::clamp(decimals, 3, 10));
+        const double defaultValue = QString::fromStdString(spec.defaultValue).toDouble();
+        box->setSingleStep(defaultValue > 0 && defaultValue < 0.5 ? defaultValue / 2 : 0.05);
         box->setRange(spec.minValue, spec.maxValue);
         box->setValue(value.toDouble());
         connect(box, &QDoubleSpinBox::valueChanged, this, &TechniqueForm::changed);

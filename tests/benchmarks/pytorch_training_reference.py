@@ -11,7 +11,7 @@ distillation 10 epochs, lr 1e-3.
 
 Data: the digits split of resources/train_digits_model.py (sample i is a test sample when i % 5 == 0); a
 seeded permutation (--seed) holds --validation-fraction of the train split out, training uses the rest.
-The models are the eager DigitsCNN with the TorchScript model's state_dict (--student must be a DigitsCNN
+The models are the eager DigitsCNN with the TorchScript model's state_dict (--student must be a DigitsCNN or DigitsStudent
 too; without it the student is a copy of the teacher). The qconfig (--qconfig) gives the numerics; the int8
 kernels run on the onednn engine (this torch has no fbgemm). All runs: Adam, cosine LR decay per step over
 all steps, batches shuffled by a torch.Generator seeded with the run's seed, torch.manual_seed(seed).
@@ -53,7 +53,7 @@ import train_digits_model  # noqa: E402  the demo model's class and data split
 ENGINE = "onednn"
 CALIB_SAMPLES = 256
 DEFAULTS = {"qat": {"epochs": 3, "lr": 1e-4}, "pruning": {"epochs": 2, "lr": 1e-4},
-            "distillation": {"epochs": 10, "lr": 1e-3}}
+            "distillation": {"epochs": 10, "lr": 1e-2}}
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--model", required=True, help="TorchScript float DigitsCNN (the teacher)")
@@ -68,7 +68,9 @@ parser.add_argument("--pruning-rate", type=float, default=0.5)
 parser.add_argument("--finetune-epochs", type=int, default=2)
 parser.add_argument("--temperature", type=float, default=2.0)
 parser.add_argument("--alpha", type=float, default=0.5)
-parser.add_argument("--student", help="TorchScript untrained DigitsCNN student (default: a copy of the teacher)")
+parser.add_argument("--pruning-scope", choices=["layer", "global"], default="layer",
+                    help="prune.l1_unstructured per layer, or prune.global_unstructured over all layers")
+parser.add_argument("--student", help="TorchScript untrained DigitsCNN or DigitsStudent (default: a copy of the teacher)")
 parser.add_argument("--seeds", type=int, default=1, help="distillation repeats, seeds seed..seed+seeds-1")
 parser.add_argument("--validation-fraction", type=float, default=0.1)
 args = parser.parse_args()
@@ -88,12 +90,16 @@ example = (x_test[:1],)
 
 
 def load_eager(path):
-    model = train_digits_model.DigitsCNN()
-    try:
-        model.load_state_dict(torch.jit.load(path).state_dict())
-    except RuntimeError as error:
-        sys.exit(f"{path} is not a DigitsCNN (resources/train_digits_model.py): {error}")
-    return model.eval()
+    """The eager DigitsCNN (teacher) or DigitsStudent with the TorchScript model's weights."""
+    state = torch.jit.load(path).state_dict()
+    for cls in (train_digits_model.DigitsCNN, train_digits_model.DigitsStudent):
+        model = cls()
+        try:
+            model.load_state_dict(state)
+            return model.eval()
+        except RuntimeError:
+            continue
+    sys.exit(f"{path} is neither a DigitsCNN nor a DigitsStudent (resources/train_digits_model.py)")
 
 
 def predict(model, x):
@@ -184,8 +190,12 @@ def run_pruning(teacher):
     torch.manual_seed(args.seed)
     model = copy.deepcopy(teacher)
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    for m in layers:
-        prune.l1_unstructured(m, "weight", amount=args.pruning_rate)
+    if args.pruning_scope == "global":
+        prune.global_unstructured([(m, "weight") for m in layers], pruning_method=prune.L1Unstructured,
+                                  amount=args.pruning_rate)
+    else:
+        for m in layers:
+            prune.l1_unstructured(m, "weight", amount=args.pruning_rate)
     pruned_top1 = top1(model)
     log = train(model, epochs, lr, args.seed, ce_loss)
     for m in layers:
@@ -209,7 +219,8 @@ def run_pruning(teacher):
     return dict(fp32_top1=top1(teacher), pruned_top1_before_finetune=pruned_top1, pruned_fp32_top1=finetuned_top1,
                 fake_quant_top1=fake_quant, int8_top1=top1(int8), zero_weight_fraction=zeros,
                 int8_zero_weight_fraction=q_zero / q_total if q_total else None, **log, peak_rss_mib=peak_rss_mib(),
-                settings=settings(pruning_rate=args.pruning_rate, pruning="l1_unstructured per Conv2d/Linear",
+                settings=settings(pruning_rate=args.pruning_rate, pruning=("global_unstructured (L1)" if args.pruning_scope == "global"
+                                                          else "l1_unstructured per Conv2d/Linear"),
                                   finetune_epochs=epochs, lr=lr, calibration_samples=CALIB_SAMPLES,
                                   calibration="first samples of the training subset, batches of 32"))
 
