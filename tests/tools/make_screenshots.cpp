@@ -9,6 +9,7 @@
 #include <QTableWidget>
 #include <QTest>
 
+#include "core/dataset.h"
 #include "core/runtime_info.h"
 #include "ui/charts.h"
 #include "ui/main_window.h"
@@ -72,5 +73,27 @@ int main(int argc, char** argv) {
   window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
   QTest::qWait(300);
   window.grab().save(out + "/ops-tab.png");
+  // Distillation into the shipped untrained student: the Training chart (with and without distillation)
+  // and the technique's figures.
+  window.selectTechnique("distillation");
+  window.techniqueForm().setValues({{"student", quantscope::resourcesDirectory() + "/digits_student.pt"}});
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 600000)) return 1;
+  table->selectRow(window.runs().rowCount() - 1);
+  window.charts().setCurrentIndex(ChartPanel::Training);
+  QTest::qWait(300);
+  window.grab().save(out + "/training-chart.png");
+  window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
+  QTest::qWait(300);
+  window.grab().save(out + "/technique-figures.png");
+  // Channel pruning: per-layer sparsity and channels removed.
+  window.selectTechnique("pruning");
+  window.techniqueForm().setValues({{"structure", "channels"}});
+  window.runSelectedTechnique();
+  if (!waitIdle(window, 600000)) return 1;
+  table->selectRow(window.runs().rowCount() - 1);
+  window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
+  QTest::qWait(300);
+  window.grab().save(out + "/pruning-figures.png");
   return window.errorText().isEmpty() ? 0 : 1;
 }
