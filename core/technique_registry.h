@@ -1,6 +1,6 @@
 #pragma once
 // Every quantization technique QuantScope knows, with a typed description of its parameters. The GUI's
-// forms and the CLI's flags and help are generated from these descriptions; nothing else lists them.
+// forms and the CLI's flags and help are generated from these descriptions.
 #include <functional>
 #include <map>
 #include <string>

@@ -203,6 +203,30 @@ class TestMainWindow : public QObject {
     reopened.openProject(QString::fromStdString(test::fixture("features.csv")));
     QVERIFY(reopened.errorText().contains("not a QuantScope project"));
   }
+  void aFailedProjectLoadDoesNotShapeTheNextModel() {
+    // A project whose model is broken: its input shape must not be applied to the model opened next.
+    const QString path = dir_.filePath("broken_model.qsproj");
+    window().saveProjectTo(path);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
+    file.close();
+    root["model_path"] = QString::fromStdString(test::fixture("truncated.pt"));
+    root["input_shape"] = "7x7x7";
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write(QJsonDocument(root).toJson());
+    file.close();
+    MainWindow other;
+    other.openProject(path);
+    QVERIFY(waitIdle(other));
+    QVERIFY(other.errorText().contains("truncated"));
+    other.openModel(QString::fromStdString(test::fixture("cnn_scripted.pt")));
+    QVERIFY(waitIdle(other));
+    QVERIFY2(other.errorText().isEmpty(), qPrintable(other.errorText()));
+    auto* shape = other.findChild<QLineEdit*>("inputShape");
+    QVERIFY(shape);
+    QVERIFY2(shape->text() != "7x7x7", qPrintable(shape->text()));
+  }
   void ownModelWithoutInputSpecAndOwnData() {
     MainWindow own;
     own.resize(1366, 768);

@@ -82,6 +82,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(controller_, &RunController::runFinished, this, &MainWindow::onRunFinished);
   connect(controller_, &RunController::modelLoaded, this, &MainWindow::showModel);
   connect(controller_, &RunController::failed, this, &MainWindow::showError);
+  connect(controller_, &RunController::failed, this, [this] { disconnect(pendingProjectInput_); });
   connect(controller_, &RunController::cancelled, this, [this] {
     stage_->setText("Cancelled; earlier runs are unchanged.");
     statusBar()->showMessage("Run cancelled", 5000);

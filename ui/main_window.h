@@ -85,6 +85,9 @@ class MainWindow : public QMainWindow {
   bool applyInputSpec();
 
   std::optional<Model> model_;
+  // A reopened project's input shape waits for its model to load; a failed load disarms it, so it can
+  // never reach the next, unrelated model.
+  QMetaObject::Connection pendingProjectInput_;
   int nextRunId_ = 1;
   RunController* controller_ = nullptr;
   RunsModel* runsModel_ = nullptr;

@@ -346,11 +346,14 @@ void MainWindow::openProject(const QString& path) {
   if (!project.modelPath.isEmpty()) {
     // Keep the reopened runs when the same model finishes loading.
     model_.reset();
+    disconnect(pendingProjectInput_);
     openModel(project.modelPath);
-    connect(controller_, &RunController::modelLoaded, this, [this, shape = project.inputShape, dtype = project.inputDtype] {
-      if (!shape.isEmpty()) inputShape_->setText(shape);
-      inputDtype_->setCurrentText(dtype.isEmpty() ? "float" : dtype);
-    }, Qt::SingleShotConnection);
+    pendingProjectInput_ = connect(controller_, &RunController::modelLoaded, this,
+                                   [this, shape = project.inputShape, dtype = project.inputDtype] {
+                                     disconnect(pendingProjectInput_);
+                                     if (!shape.isEmpty()) inputShape_->setText(shape);
+                                     inputDtype_->setCurrentText(dtype.isEmpty() ? "float" : dtype);
+                                   });
   }
 }
 
