@@ -42,12 +42,32 @@ void addTechniqueOptions(QCommandLineParser& parser) {
        "Calibration data for static/fx, training data for qat/pruning/distillation (same forms as "
        "--data; --calib-data and --train-data are the same option).",
        "source"});
-  parser.addOption(
-      {"student", "Distillation: the student's TorchScript file; the same as --param student=FILE.", "file"});
-  // Shortcuts for the parameters every post-training technique has; the same as --param key=value.
-  parser.addOption({"calib-samples", "Same as --param calib_samples=N.", "n"});
-  parser.addOption({"observer", "Same as --param observer=NAME.", "name"});
-  parser.addOption({"qconfig", "Same as --param qconfig=NAME.", "name"});
+  // Every technique parameter has a flag of its own, generated from the registry: --calib-samples 256 is
+  // --param calib_samples=256, --student FILE is --param student=FILE.
+  for (const auto& [flag, spec] : parameterFlags()) {
+    QString techniques;
+    for (const auto& t : TechniqueRegistry::instance().techniques()) {
+      for (const auto& p : t.params) {
+        if (p.name == spec->name) techniques += (techniques.isEmpty() ? "" : ", ") + QString::fromStdString(t.name);
+      }
+    }
+    parser.addOption({flag, QString("Same as --param %1=VALUE (%2; %3).")
+                                .arg(QString::fromStdString(spec->name), QString::fromStdString(toString(spec->type)),
+                                     techniques),
+                      spec->type == ParamType::File ? "file" : "value"});
+  }
+}
+
+std::vector<std::pair<QString, const ParamSpec*>> parameterFlags() {
+  std::vector<std::pair<QString, const ParamSpec*>> flags;
+  for (const auto& t : TechniqueRegistry::instance().techniques()) {
+    for (const auto& p : t.params) {
+      const QString flag = QString::fromStdString(p.name).replace('_', '-');
+      const bool seen = std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
+      if (!seen) flags.emplace_back(flag, &p);
+    }
+  }
+  return flags;
 }
 
 int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum) {
@@ -119,25 +139,22 @@ ParamValues techniqueParams(const QCommandLineParser& parser) {
     const auto [key, value] = parseParamAssignment(assignment.toStdString());
     params[key] = value;
   }
-  for (const char* shortcut : {"calib-samples", "observer", "qconfig"}) {
-    if (!parser.isSet(shortcut)) continue;
-    std::string key = shortcut;
-    std::replace(key.begin(), key.end(), '-', '_');
-    params[key] = parser.value(shortcut).toStdString();
-  }
-  if (parser.isSet("student")) {
-    const QString student = parser.value("student");
-    const QFileInfo file(student);
-    if (!file.exists()) {
-      throw Error(
-          "--student: the file '" + student.toStdString() + "' does not exist.",
-          "Give the student's TorchScript file (torch.jit.save), or leave --student out to train a copy of "
-          "the teacher.");
+  for (const auto& [flag, spec] : parameterFlags()) {
+    if (!parser.isSet(flag)) continue;
+    const QString value = parser.value(flag);
+    if (spec->type == ParamType::File) {
+      const QFileInfo file(value);
+      if (!file.exists()) {
+        throw Error("--" + flag.toStdString() + ": the file '" + value.toStdString() + "' does not exist.",
+                    spec->name == "student" ? "Give the student's TorchScript file (torch.jit.save), or leave "
+                                              "--student out to train a copy of the teacher."
+                                            : "");
+      }
+      if (!file.isFile() || !file.isReadable()) {
+        throw Error("--" + flag.toStdString() + ": '" + value.toStdString() + "' is not a readable file.");
+      }
     }
-    if (!file.isFile() || !file.isReadable()) {
-      throw Error("--student: '" + student.toStdString() + "' is not a readable file.");
-    }
-    params["student"] = student.toStdString();
+    params[spec->name] = value.toStdString();
   }
   return params;
 }

@@ -24,7 +24,10 @@ BenchmarkOptions benchmarkOptions(const QCommandLineParser& parser);
 int intOption(const QCommandLineParser& parser, const QString& name, int fallback, int minimum);
 // --param key=value, the shortcuts (--calib-samples, --observer, --qconfig) and --student FILE, which must
 // exist (throws Error otherwise).
+// --param key=value, and the flag every technique parameter has (--calib-samples, --student, --lr, ...).
 ParamValues techniqueParams(const QCommandLineParser& parser);
+// (flag, parameter) for every parameter name in the registry: calib_samples -> --calib-samples.
+std::vector<std::pair<QString, const ParamSpec*>> parameterFlags();
 // The techniques and their parameters, as the registry describes them, for --help.
 QString techniquesHelp();
 
