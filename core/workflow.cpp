@@ -66,17 +66,23 @@ QuantizationOutcome prepare_model_for_quantization(const Model& model, const std
 RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
                                 const ParamValues& kwargs, const RunOptions& options, const Progress& progress,
                                 std::optional<Model>* quantizedModel) {
-  RunResult result;
-  result.runtime = configureRuntime(options.benchmark.threads);
+  configureRuntime(options.benchmark.threads);
   const InputSpec spec = model.requireInputSpec();
   test_data.checkFits(model);
 
+  const bool trains = TechniqueRegistry::instance().find(technique).trains;
+  if (trains && !options.calibrationData) {
+    throw Error("'" + technique + "' trains the model and needs training data separate from the test data; none "
+                "was given.",
+                "Choose training data (e.g. digits:train): a model trained on its test data would score too well.");
+  }
   // Training dominates a training technique's run: it gets most of the progress bar.
-  const double quantizeShare = TechniqueRegistry::instance().find(technique).trains ? 0.8 : 0.2;
+  const double quantizeShare = trains ? 0.8 : 0.2;
   const auto started = std::chrono::steady_clock::now();
   QuantizationOutcome outcome = prepare_model_for_quantization(
       model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data,
       progress.part(0.0, quantizeShare), options.models);
+  RunResult result = describeOutcome(outcome);
   // The rest of the bar: evaluation, sizes, benchmarks and profile, at the fractions they always had.
   const auto at = [quantizeShare](double f) { return quantizeShare + (f - 0.2) / 0.8 * (1.0 - quantizeShare); };
   result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -103,19 +109,6 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   progress.update("Profiling operators of the quantized model", at(0.97));
   result.quantizedOps = profileOperators(outcome.model, benchSpec, std::min(10, options.benchmarkRuns));
 
-  {
-    RunResult described = describeOutcome(outcome);
-    described.sizes = result.sizes;
-    described.originalAccuracy = result.originalAccuracy;
-    described.quantizedAccuracy = result.quantizedAccuracy;
-    described.fidelity = result.fidelity;
-    described.originalLatency = result.originalLatency;
-    described.quantizedLatency = result.quantizedLatency;
-    described.quantizedOps = result.quantizedOps;
-    described.runtime = result.runtime;
-    described.quantizeSeconds = result.quantizeSeconds;
-    result = std::move(described);
-  }
   result.modelPath = model.sourcePath();
   result.datasetName = test_data.info().name;
   result.datasetSize = test_data.info().size;

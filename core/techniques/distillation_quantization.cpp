@@ -88,20 +88,15 @@ void checkStudentFits(const Model& teacher, const Model& student, const torch::T
 QuantizationOutcome runDistillationQuantization(const Model& teacher, const ParamValues& params,
                                                 const TechniqueContext& context) {
   const Progress& progress = context.progress;
-  const Dataset* data = context.training();
-  if (!data) {
-    throw Error("'distillation' trains a student and needs training data; none was given.",
-                "Choose training data (e.g. digits:train); labels are optional.");
-  }
-  data->checkFits(teacher);
+  const Dataset& data = requireTrainingData(context, teacher, "distillation", "Choose training data (e.g. digits:train); labels are optional.");
   const TypedParams p(params);
   const TrainingOptions options = trainingOptionsFrom(params);
   const double temperature = p.number("temperature");
-  const bool labelled = data->info().labelled;
+  const bool labelled = data.info().labelled;
   const double alpha = labelled ? p.number("alpha") : 1.0;
   const int seeds = static_cast<int>(p.integer("seeds"));
   const int freezeBatchNormEpoch = static_cast<int>(p.integer("freeze_bn_epoch"));
-  const TrainingData split = splitTrainingData(*data, options, /*needsLabels=*/false, "distillation");
+  const TrainingData split = splitTrainingData(data, options, /*needsLabels=*/false, "distillation");
   const Model student = chooseStudent(teacher, p, context);
   checkStudentFits(teacher, student, split.trainInputs.slice(0, 0, 2));
 

@@ -77,12 +77,7 @@ int64_t nonZeroInt8(const torch::Tensor& q) {
 QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params,
                                            const TechniqueContext& context) {
   const Progress& progress = context.progress;
-  const Dataset* data = context.training();
-  if (!data) {
-    throw Error("'pruning' fine-tunes the pruned model and needs training data; none was given.",
-                "Choose training data (e.g. digits:train) as calibration/training data.");
-  }
-  data->checkFits(model);
+  const Dataset& data = requireTrainingData(context, model, "pruning", "Choose training data (e.g. digits:train) as calibration/training data.");
   const TypedParams p(params);
   const TrainingOptions options = trainingOptionsFrom(params, "finetune_epochs");
   const double rate = p.number("pruning_rate");
@@ -90,7 +85,7 @@ QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues
       p.text("structure") == "channels" ? PruningStructure::Channels : PruningStructure::Unstructured;
   const PruningScope scope = p.text("scope") == "global" ? PruningScope::Global : PruningScope::Layer;
   const bool gradual = p.text("schedule") == "gradual" && options.epochs > 0;
-  const TrainingData split = splitTrainingData(*data, options, /*needsLabels=*/options.epochs > 0, "pruning");
+  const TrainingData split = splitTrainingData(data, options, /*needsLabels=*/options.epochs > 0, "pruning");
 
   progress.update("Folding batch norms, inserting fake quantization", 0.0);
   FakeQuantSession session = startFakeQuantSession(model.impl().module, params);

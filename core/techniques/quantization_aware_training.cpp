@@ -30,16 +30,11 @@ std::vector<ParamSpec> quantizationAwareTrainingParams() {
 QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params,
                                                  const TechniqueContext& context) {
   const Progress& progress = context.progress;
-  const Dataset* data = context.training();
-  if (!data) {
-    throw Error("'qat' trains the model and needs training data; none was given.",
-                "Choose training data (e.g. digits:train) as calibration/training data.");
-  }
-  data->checkFits(model);
+  const Dataset& data = requireTrainingData(context, model, "qat", "Choose training data (e.g. digits:train) as calibration/training data.");
   const TrainingOptions options = trainingOptionsFrom(params);
   const int64_t freezeObserverEpoch = TypedParams(params).integer("freeze_observer_epoch");
   const int freezeBatchNormEpoch = static_cast<int>(TypedParams(params).integer("freeze_bn_epoch"));
-  const TrainingData split = splitTrainingData(*data, options, /*needsLabels=*/true, "qat");
+  const TrainingData split = splitTrainingData(data, options, /*needsLabels=*/true, "qat");
 
   progress.update("Inserting fake quantization", 0.0);
   FakeQuantSession session = startFakeQuantSession(model.impl().module, params, freezeBatchNormEpoch > 0);

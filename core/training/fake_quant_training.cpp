@@ -1,5 +1,6 @@
 #include "core/training/fake_quant_training.h"
 
+#include "core/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
 #include "core/param_values.h"
@@ -7,6 +8,14 @@
 #include "core/quant/int8_outcome.h"
 
 namespace quantscope {
+
+const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model, const std::string& technique,
+                                   const std::string& hint) {
+  const Dataset* data = context.training();
+  if (!data) throw Error("'" + technique + "' trains and needs training data; none was given.", hint);
+  data->checkFits(model);
+  return *data;
+}
 
 FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const ParamValues& params,
                                        bool batchNormsLive) {

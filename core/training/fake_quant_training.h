@@ -15,6 +15,10 @@
 
 namespace quantscope {
 
+// The run's training data, checked against the model; an Error naming the technique when there is none.
+const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model, const std::string& technique,
+                                   const std::string& hint);
+
 struct FakeQuantSession {
   const QConfigRecipe* recipe = nullptr;
   RuntimeInfo runtime;          // engine the int8 weights are packed for
