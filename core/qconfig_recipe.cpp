@@ -16,15 +16,31 @@ const std::vector<QConfigRecipe>& recipes() {
 }  // namespace
 
 const std::vector<std::string>& qconfigRecipeNames() {
-  static const std::vector<std::string> names{"fbgemm", "x86", "qnnpack", "onednn"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const auto& recipe : recipes()) all.push_back(recipe.name);
+    return all;
+  }();
   return names;
+}
+
+ParamSpec qconfigParam(const std::string& help) {
+  return {"qconfig", ParamType::Choice, "fbgemm", 0, 0, qconfigRecipeNames(), help};
+}
+
+ParamSpec engineParam() {
+  return {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
+          "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
+          "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."};
 }
 
 const QConfigRecipe& qconfigRecipe(const std::string& name) {
   for (const auto& recipe : recipes()) {
     if (recipe.name == name) return recipe;
   }
-  throw Error("Unknown qconfig '" + name + "'.", "Use one of: fbgemm, x86, qnnpack, onednn.");
+  std::string names;
+  for (const auto& recipe : recipes()) names += (names.empty() ? "" : ", ") + recipe.name;
+  throw Error("Unknown qconfig '" + name + "'.", "Use one of: " + names + ".");
 }
 
 }  // namespace quantscope

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/technique_registry.h"
+
 namespace quantscope {
 
 struct QConfigRecipe {
@@ -16,5 +18,10 @@ struct QConfigRecipe {
 const std::vector<std::string>& qconfigRecipeNames();
 // Throws Error naming the known recipes.
 const QConfigRecipe& qconfigRecipe(const std::string& name);
+
+// The two parameters every technique that makes int8 weights takes: the recipe (its help says what the
+// recipe means for that technique) and the engine whose kernels run the result.
+ParamSpec qconfigParam(const std::string& help);
+ParamSpec engineParam();
 
 }  // namespace quantscope

@@ -52,12 +52,9 @@ std::vector<ParamSpec> dynamicQuantizationParams() {
   return {
       {"dtype", ParamType::Choice, "qint8", 0, 0, {"qint8", "float16"},
        "Weight type. qint8: int8 weights and per-batch int8 activations. float16 needs FBGEMM's fp16 kernels."},
-      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
-       "Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for them; "
-       "qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."},
-      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
-       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
+      qconfigParam("Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for "
+                   "them; qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."),
+      engineParam(),
       {"weight_granularity", ParamType::Choice, "per_tensor", 0, 0, {"per_tensor", "per_channel"},
        "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
        "output row (usually more accurate)."},

@@ -44,12 +44,10 @@ std::vector<ParamSpec> commonParams() {
 
 std::vector<ParamSpec> recipeAndEngineParams() {
   return {
-      {"qconfig", ParamType::Choice, "fbgemm", 0, 0, {"fbgemm", "x86", "qnnpack", "onednn"},
-       "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, qnnpack "
-       "per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the best engine."},
-      {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
-       "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-       "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."},
+      qconfigParam("Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, "
+                   "qnnpack per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the "
+                   "best engine."),
+      engineParam(),
   };
 }
 
