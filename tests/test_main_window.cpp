@@ -8,6 +8,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSpinBox>
 #include <QTableView>
@@ -456,6 +458,23 @@ class TestMainWindow : public QObject {
     QCOMPARE(bars("fp32 weights = 0")->dataCount(), 1);  // fc2 has no measured sparsity
     QCOMPARE(bars("fp32 weights = 0")->data()->at(0)->value, 50.0);
     QCOMPARE(bars("int8 weights = zero point")->data()->at(0)->value, 55.0);
+    // Horizontal bars: one row per figure, named on the left, its value with its unit at the bar's end.
+    QCOMPARE(distillation->keyAxis()->orientation(), Qt::Vertical);
+    auto rowLabels = [](QCPBars* b) {
+      return qSharedPointerCast<QCPAxisTickerText>(b->keyAxis()->ticker())->ticks().values();
+    };
+    QVERIFY(rowLabels(distillation).contains("student without distillation"));
+    QCOMPARE(rowLabels(bars("fp32 weights = 0")), QStringList({"fc1 (4 ch. removed)"}));
+    QCOMPARE(bars("student")->valueAxis()->label(), QString("size (KiB)"));  // bytes as KiB
+    // All three percentages above 80 %: the axis zooms in, and says so.
+    QCOMPARE(distillation->valueAxis()->label(), QString("percent (%), axis from 80"));
+    QStringList valueLabels;
+    for (int i = 0; i < figures->itemCount(); ++i) {
+      if (auto* text = qobject_cast<QCPItemText*>(figures->item(i))) valueLabels << text->text();
+    }
+    for (const char* label : {"93.0 %", "92.0 %", "99.0 %", "4.0 KiB", "50.0 %", "55.0 %"}) {
+      QVERIFY2(valueLabels.contains(label), qPrintable(valueLabels.join(", ")));
+    }
 
     // Exported like every other chart.
     const QString png = dir_.filePath("training.png"), pdf = dir_.filePath("figures.pdf");
@@ -496,6 +515,32 @@ class TestMainWindow : public QObject {
     QCOMPARE(plot->itemCount(), 1);
     QVERIFY(qobject_cast<QCPItemText*>(plot->item(0))->text().contains("has no training curve"));
     QCOMPARE(figures->axisRectCount(), 1);
+  }
+  void manyFigureRowsScrollInsteadOfSquashing() {
+    RunEntry entry;
+    entry.id = 91;
+    entry.result.technique = "pruning";
+    for (int i = 0; i < 40; ++i) {
+      LayerQuantization layer;
+      layer.layer = "conv" + std::to_string(i);
+      layer.sparsity = 0.5;
+      layer.int8Sparsity = 0.5;
+      entry.result.layers.push_back(layer);
+    }
+    ChartPanel panel;
+    panel.resize(1000, 400);
+    panel.setCurrentIndex(ChartPanel::TechniqueFigures);
+    panel.show();
+    panel.showRuns({entry}, 0, {});
+    QCustomPlot* figures = panel.plot(ChartPanel::TechniqueFigures);
+    QCOMPARE(figures->plottableCount(), 2);
+    QVERIFY2(figures->minimumHeight() >= 40 * 12, qPrintable(QString::number(figures->minimumHeight())));
+    auto* scroll = qobject_cast<QScrollArea*>(panel.currentWidget());
+    QVERIFY(scroll);
+    QTRY_VERIFY(scroll->verticalScrollBar()->maximum() > 0);
+    // A run with fewer rows gives the room back.
+    panel.showRuns({}, -1, {});
+    QCOMPARE(figures->minimumHeight(), 220);
   }
   void trainingCurveExportNeedsACurve() {
     MainWindow empty;

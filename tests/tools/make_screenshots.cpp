@@ -95,5 +95,7 @@ int main(int argc, char** argv) {
   window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
   QTest::qWait(300);
   window.grab().save(out + "/pruning-figures.png");
+  // The same chart exported at the default export size.
+  window.exportChartTo(ChartPanel::TechniqueFigures, out + "/pruning-figures-export.png", 1600, 1000);
   return window.errorText().isEmpty() ? 0 : 1;
 }
