@@ -9,16 +9,22 @@
 namespace quantscope::cli {
 
 void addModelOptions(QCommandLineParser& parser) {
-  parser.addOption({"input-shape", "Input shape, batch first (e.g. 1x3x224x224); needed when the model does "
-                                   "not store one.", "shape"});
-  parser.addOption({"input-dtype", "Input element type: float (default) or long (token ids).", "dtype", "float"});
+  parser.addOption({"input-shape",
+                    "Input shape, batch first (e.g. 1x3x224x224); needed when the model does "
+                    "not store one.",
+                    "shape"});
+  parser.addOption(
+      {"input-dtype", "Input element type: float (default) or long (token ids).", "dtype", "float"});
 }
 
 void addDataOptions(QCommandLineParser& parser) {
-  parser.addOption({"data", "Data: digits[:test|train|all], a folder of class sub-folders, a .pt file "
-                            "({'x': X, 'y': Y}) or a .csv file.", "source"});
+  parser.addOption({"data",
+                    "Data: digits[:test|train|all], a folder of class sub-folders, a .pt file "
+                    "({'x': X, 'y': Y}) or a .csv file.",
+                    "source"});
   parser.addOption({"image-size", "Image folders: resize to HxW (default: the model's input).", "HxW"});
-  parser.addOption({"channels", "Image folders: 1 (grayscale) or 3 (RGB) (default: the model's input).", "n"});
+  parser.addOption(
+      {"channels", "Image folders: 1 (grayscale) or 3 (RGB) (default: the model's input).", "n"});
   parser.addOption({"mean", "Image folders: per-channel mean after scaling to 0..1, comma separated.", "m"});
   parser.addOption({"std", "Image folders: per-channel std, comma separated.", "s"});
   parser.addOption({"label-column", "CSV: label column name or 0-based index.", "column"});
@@ -48,12 +54,14 @@ void addTechniqueOptions(QCommandLineParser& parser) {
     QString techniques;
     for (const auto& t : TechniqueRegistry::instance().techniques()) {
       for (const auto& p : t.params) {
-        if (p.name == spec->name) techniques += (techniques.isEmpty() ? "" : ", ") + QString::fromStdString(t.name);
+        if (p.name == spec->name)
+          techniques += (techniques.isEmpty() ? "" : ", ") + QString::fromStdString(t.name);
       }
     }
-    parser.addOption({flag, QString("Same as --param %1=VALUE (%2; %3).")
-                                .arg(QString::fromStdString(spec->name), QString::fromStdString(toString(spec->type)),
-                                     techniques),
+    parser.addOption({flag,
+                      QString("Same as --param %1=VALUE (%2; %3).")
+                          .arg(QString::fromStdString(spec->name),
+                               QString::fromStdString(toString(spec->type)), techniques),
                       spec->type == ParamType::File ? "file" : "value"});
   }
 }
@@ -63,7 +71,8 @@ std::vector<std::pair<QString, const ParamSpec*>> parameterFlags() {
   for (const auto& t : TechniqueRegistry::instance().techniques()) {
     for (const auto& p : t.params) {
       const QString flag = QString::fromStdString(p.name).replace('_', '-');
-      const bool seen = std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
+      const bool seen =
+          std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == flag; });
       if (!seen) flags.emplace_back(flag, &p);
     }
   }
@@ -75,8 +84,8 @@ int intOption(const QCommandLineParser& parser, const QString& name, int fallbac
   bool ok = false;
   const int value = parser.value(name).toInt(&ok);
   if (!ok || value < minimum) {
-    throw Error("--" + name.toStdString() + " must be a whole number >= " + std::to_string(minimum) + ", got '" +
-                parser.value(name).toStdString() + "'.");
+    throw Error("--" + name.toStdString() + " must be a whole number >= " + std::to_string(minimum) +
+                ", got '" + parser.value(name).toStdString() + "'.");
   }
   return value;
 }
@@ -84,7 +93,8 @@ int intOption(const QCommandLineParser& parser, const QString& name, int fallbac
 Model loadModel(const QCommandLineParser& parser, const QString& path) {
   Model model = Model::load(path.toStdString());
   if (parser.isSet("input-shape")) {
-    model.setInputSpec(InputSpec::parse(parser.value("input-shape").toStdString(), parser.value("input-dtype").toStdString()));
+    model.setInputSpec(InputSpec::parse(parser.value("input-shape").toStdString(),
+                                        parser.value("input-dtype").toStdString()));
   }
   return model;
 }
@@ -95,7 +105,9 @@ static std::vector<double> numberList(const QString& text, const char* option) {
   for (const QString& part : text.split(',')) {
     bool ok = false;
     values.push_back(part.toDouble(&ok));
-    if (!ok) throw Error(std::string("--") + option + " takes numbers separated by commas, got '" + text.toStdString() + "'.");
+    if (!ok)
+      throw Error(std::string("--") + option + " takes numbers separated by commas, got '" +
+                  text.toStdString() + "'.");
   }
   return values;
 }
@@ -146,9 +158,10 @@ ParamValues techniqueParams(const QCommandLineParser& parser) {
       const QFileInfo file(value);
       if (!file.exists()) {
         throw Error("--" + flag.toStdString() + ": the file '" + value.toStdString() + "' does not exist.",
-                    spec->name == "student" ? "Give the student's TorchScript file (torch.jit.save), or leave "
-                                              "--student out to train a copy of the teacher."
-                                            : "");
+                    spec->name == "student"
+                        ? "Give the student's TorchScript file (torch.jit.save), or leave "
+                          "--student out to train a copy of the teacher."
+                        : "");
       }
       if (!file.isFile() || !file.isReadable()) {
         throw Error("--" + flag.toStdString() + ": '" + value.toStdString() + "' is not a readable file.");
@@ -168,12 +181,14 @@ QString techniquesHelp() {
                 .arg(QString::fromStdString(t.summary));
     for (const auto& p : t.params) {
       QString range;
-      if (p.type == ParamType::Choice) range = QString::fromStdString("{" + [&] {
-        std::string c;
-        for (const auto& choice : p.choices) c += (c.empty() ? "" : "|") + choice;
-        return c;
-      }() + "}");
-      if (p.type == ParamType::Int || p.type == ParamType::Float) range = QString("[%1..%2]").arg(p.minValue).arg(p.maxValue);
+      if (p.type == ParamType::Choice)
+        range = QString::fromStdString("{" + [&] {
+          std::string c;
+          for (const auto& choice : p.choices) c += (c.empty() ? "" : "|") + choice;
+          return c;
+        }() + "}");
+      if (p.type == ParamType::Int || p.type == ParamType::Float)
+        range = QString("[%1..%2]").arg(p.minValue).arg(p.maxValue);
       text += QString("      %1 %2 %3 default %4: %5\n")
                   .arg(QString::fromStdString(p.name), QString::fromStdString(toString(p.type)), range,
                        QString::fromStdString(p.defaultValue.empty() ? "(none)" : p.defaultValue),

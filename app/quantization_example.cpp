@@ -22,8 +22,9 @@ void show(const std::string& call, const std::function<QuantizationOutcome()>& r
     const QuantizationOutcome outcome = run();
     const SizeComparison sizes = compare_model_sizes(original, outcome.model);
     std::cout << "   " << outcome.recipe << " recipe on " << outcome.engine << " kernels; archive "
-              << formatBytes(sizes.original.serializedBytes) << " -> " << formatBytes(sizes.quantized.serializedBytes)
-              << " (" << sizes.serializedRatio << "x smaller)\n";
+              << formatBytes(sizes.original.serializedBytes) << " -> "
+              << formatBytes(sizes.quantized.serializedBytes) << " (" << sizes.serializedRatio
+              << "x smaller)\n";
     for (const auto& point : outcome.trainingCurve) {
       if (!point.endOfEpoch) continue;
       std::printf("   [%s] epoch %d: loss %.4f, train %.2f %%, validation %.2f %%\n", point.series.c_str(),
@@ -50,26 +51,42 @@ int main(int argc, char** argv) {
     const InputSpec spec = model.requireInputSpec();
     std::cout << "Model " << model.displayName() << ", input " << spec.toString() << "\n\n";
 
-    show("QuantizationTechniques::dynamic_quantization(model, \"qint8\")",
-         [&] { return QuantizationTechniques::dynamic_quantization(model); }, model);
+    show(
+        "QuantizationTechniques::dynamic_quantization(model, \"qint8\")",
+        [&] { return QuantizationTechniques::dynamic_quantization(model); }, model);
     const Dataset calibration = Dataset::load(DataSource{"digits:train"}, spec);
     const Dataset& training = calibration;  // the training techniques fine-tune on the same split
-    show("QuantizationTechniques::static_quantization(model, \"fbgemm\", &calibration)",
-         [&] { return QuantizationTechniques::static_quantization(model, "fbgemm", &calibration); }, model);
-    show("QuantizationTechniques::quantization_aware_training(model, \"fbgemm\", &training)",
-         [&] { return QuantizationTechniques::quantization_aware_training(model, "fbgemm", &training); }, model);
-    show("QuantizationTechniques::fx_graph_mode_quantization(model, example_inputs, \"fbgemm\", &calibration)",
-         [&] { return QuantizationTechniques::fx_graph_mode_quantization(model, spec.shapeString(), "fbgemm", &calibration); },
-         model);
-    show("AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8)",
-         [&] { return AdvancedQuantizationTechniques::mixed_precision_quantization(model); }, model);
-    show("AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training)",
-         [&] { return AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training); }, model);
+    show(
+        "QuantizationTechniques::static_quantization(model, \"fbgemm\", &calibration)",
+        [&] { return QuantizationTechniques::static_quantization(model, "fbgemm", &calibration); }, model);
+    show(
+        "QuantizationTechniques::quantization_aware_training(model, \"fbgemm\", &training)",
+        [&] { return QuantizationTechniques::quantization_aware_training(model, "fbgemm", &training); },
+        model);
+    show(
+        "QuantizationTechniques::fx_graph_mode_quantization(model, example_inputs, \"fbgemm\", &calibration)",
+        [&] {
+          return QuantizationTechniques::fx_graph_mode_quantization(model, spec.shapeString(), "fbgemm",
+                                                                    &calibration);
+        },
+        model);
+    show(
+        "AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8)",
+        [&] { return AdvancedQuantizationTechniques::mixed_precision_quantization(model); }, model);
+    show(
+        "AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training)",
+        [&] { return AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training); },
+        model);
     // The teacher is the model; the student is the small untrained model shipped for the demo.
     const Model student = Model::load(resourcesDirectory() + "/digits_student.pt");
-    show("AdvancedQuantizationTechniques::knowledge_distillation_quantization(teacher, student, 2.0, &training)",
-         [&] { return AdvancedQuantizationTechniques::knowledge_distillation_quantization(model, student, 2.0, &training); },
-         model);
+    show(
+        "AdvancedQuantizationTechniques::knowledge_distillation_quantization(teacher, student, 2.0, "
+        "&training)",
+        [&] {
+          return AdvancedQuantizationTechniques::knowledge_distillation_quantization(model, student, 2.0,
+                                                                                     &training);
+        },
+        model);
 
     std::cout << "\n== benchmark_inference_speed(model, " << spec.shapeString() << ", 50)\n   "
               << formatLatency(benchmark_inference_speed(model, spec, 50)) << "\n";

@@ -1,11 +1,11 @@
 // quantscope-cli: inspect, quantize, evaluate, benchmark and compare TorchScript models from a terminal.
+#include <unistd.h>
 #include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cstdio>
 #include <iostream>
-#include <unistd.h>
 
 #include "app/cli_options.h"
 #include "core/errors.h"
@@ -71,7 +71,8 @@ void parseOrExit(QCommandLineParser& parser, const QStringList& args, const QStr
 }
 
 QString requiredPositional(const QCommandLineParser& parser, int index, const char* what) {
-  if (parser.positionalArguments().size() <= index) throw Error(std::string("Missing ") + what + ".", "See --help.");
+  if (parser.positionalArguments().size() <= index)
+    throw Error(std::string("Missing ") + what + ".", "See --help.");
   return parser.positionalArguments().at(index);
 }
 
@@ -84,19 +85,24 @@ RunOptions runOptions(const QCommandLineParser& parser) {
 }
 
 void printRun(const QCommandLineParser& parser, const RunResult& result) {
-  if (parser.isSet("json")) printJson(toJson(result));
-  else std::cout << formatRunResult(result);
+  if (parser.isSet("json"))
+    printJson(toJson(result));
+  else
+    std::cout << formatRunResult(result);
 }
 
 int commandDemo(const QStringList& args) {
   QCommandLineParser parser;
   cli::addBenchmarkOptions(parser);
-  parseOrExit(parser, args, "Dynamic-quantizes the built-in digits CNN (UCI digits, 360 test images) and prints "
-                            "fp32 vs int8 size, accuracy, fidelity and latency.");
+  parseOrExit(parser, args,
+              "Dynamic-quantizes the built-in digits CNN (UCI digits, 360 test images) and prints "
+              "fp32 vs int8 size, accuracy, fidelity and latency.");
   const Model model = Model::load(builtinDigitsModelPath());
   const Dataset test = Dataset::load(DataSource{"digits:test"}, model.inputSpec());
-  const RunResult result = quantize_and_evaluate(model, test, "dynamic", {}, runOptions(parser), stderrProgress());
-  if (!parser.isSet("json")) std::cout << "QuantScope demo: " << model.displayName() << " on the built-in digits test split\n\n";
+  const RunResult result =
+      quantize_and_evaluate(model, test, "dynamic", {}, runOptions(parser), stderrProgress());
+  if (!parser.isSet("json"))
+    std::cout << "QuantScope demo: " << model.displayName() << " on the built-in digits test split\n\n";
   printRun(parser, result);
   return 0;
 }
@@ -118,19 +124,23 @@ int commandInspect(const QStringList& args) {
     QJsonArray shapes, by;
     for (const auto& s : l.parameterShapes) shapes.append(QString::fromStdString(s));
     for (const auto& t : l.quantizableBy) by.append(QString::fromStdString(t));
-    layers.append(QJsonObject{{"name", QString::fromStdString(l.name)}, {"type", QString::fromStdString(l.type)},
+    layers.append(QJsonObject{{"name", QString::fromStdString(l.name)},
+                              {"type", QString::fromStdString(l.type)},
                               {"parameter_count", static_cast<qint64>(l.parameterCount)},
-                              {"dtype", QString::fromStdString(l.dtype)}, {"parameter_shapes", shapes},
+                              {"dtype", QString::fromStdString(l.dtype)},
+                              {"parameter_shapes", shapes},
                               {"quantizable_by", by}});
   }
-  printJson({{"path", QString::fromStdString(info.path)},
-             {"file_bytes", static_cast<qint64>(info.fileBytes)},
-             {"parameter_count", static_cast<qint64>(info.parameterCount)},
-             {"parameter_bytes", static_cast<qint64>(info.parameterBytes)},
-             {"quantized", info.quantized},
-             {"input_spec", info.inputSpec ? QJsonDocument::fromJson(QByteArray::fromStdString(info.inputSpec->toJson())).object()
-                                           : QJsonObject()},
-             {"layers", layers}});
+  printJson(
+      {{"path", QString::fromStdString(info.path)},
+       {"file_bytes", static_cast<qint64>(info.fileBytes)},
+       {"parameter_count", static_cast<qint64>(info.parameterCount)},
+       {"parameter_bytes", static_cast<qint64>(info.parameterBytes)},
+       {"quantized", info.quantized},
+       {"input_spec",
+        info.inputSpec ? QJsonDocument::fromJson(QByteArray::fromStdString(info.inputSpec->toJson())).object()
+                       : QJsonObject()},
+       {"layers", layers}});
   return 0;
 }
 
@@ -140,8 +150,10 @@ int commandQuantize(const QStringList& args) {
   cli::addTechniqueOptions(parser);
   cli::addDataOptions(parser);
   cli::addBenchmarkOptions(parser);
-  parser.addOption({{"o", "output"}, "Where to write the quantized TorchScript model (never the input file).", "file"});
-  parser.addOption({"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
+  parser.addOption(
+      {{"o", "output"}, "Where to write the quantized TorchScript model (never the input file).", "file"});
+  parser.addOption(
+      {"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
   parser.addPositionalArgument("model", "TorchScript model file.");
   parseOrExit(parser, args, "Quantizes a model and writes the result atomically.", cli::techniquesHelp());
   const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
@@ -151,12 +163,14 @@ int commandQuantize(const QStringList& args) {
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
   std::optional<Model> quantized;
   std::optional<Dataset> calibration;
-  if (const auto source = cli::calibrationSource(parser)) calibration = Dataset::load(*source, model.inputSpec());
+  if (const auto source = cli::calibrationSource(parser))
+    calibration = Dataset::load(*source, model.inputSpec());
   if (parser.isSet("evaluate") || parser.isSet("data")) {
     const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
     RunOptions options = runOptions(parser);
     if (calibration) options.calibrationData = &*calibration;
-    const RunResult result = quantize_and_evaluate(model, data, technique, params, options, stderrProgress(), &quantized);
+    const RunResult result =
+        quantize_and_evaluate(model, data, technique, params, options, stderrProgress(), &quantized);
     quantized->save(parser.value("output").toStdString());
     printRun(parser, result);
   } else {
@@ -172,7 +186,9 @@ int commandQuantize(const QStringList& args) {
     summary.sizes = compare_model_sizes(model, outcome.model);
     if (parser.isSet("json")) {
       QJsonObject json = toJson(summary);
-      for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency", "quantized_latency", "dataset", "dataset_size"}) json.remove(key);
+      for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency",
+                              "quantized_latency", "dataset", "dataset_size"})
+        json.remove(key);
       printJson(json);
     } else {
       std::cout << "Wrote " << parser.value("output").toStdString() << " (" << outcome.technique << ", "
@@ -198,10 +214,12 @@ int commandEvaluate(const QStringList& args) {
   QCommandLineParser parser;
   cli::addModelOptions(parser);
   cli::addDataOptions(parser);
-  parser.addOption({"reference", "A model to compare outputs against (fidelity: agreement, SQNR, ...).", "model"});
+  parser.addOption(
+      {"reference", "A model to compare outputs against (fidelity: agreement, SQNR, ...).", "model"});
   parser.addOption({"batch-size", "Evaluation batch size (default 64).", "n", "64"});
   parser.addPositionalArgument("model", "TorchScript model file.");
-  parseOrExit(parser, args, "Evaluates a model on data: top-1/top-5 accuracy, and fidelity against --reference.");
+  parseOrExit(parser, args,
+              "Evaluates a model on data: top-1/top-5 accuracy, and fidelity against --reference.");
   configureRuntime(2);
   const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
   const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
@@ -214,18 +232,22 @@ int commandEvaluate(const QStringList& args) {
                    {"dataset", QString::fromStdString(data.info().name)},
                    {"samples", static_cast<qint64>(data.info().size)},
                    {"accuracy", toJson(accuracy)}};
-  std::string text = "Model " + model.displayName() + " on " + data.info().name + " (" + std::to_string(data.info().size) + " samples)\n";
-  text += accuracy.available ? "Top-1 " + formatPercent(accuracy.top1) + (accuracy.hasTop5 ? ", top-5 " + formatPercent(accuracy.top5) : "") + "\n"
+  std::string text = "Model " + model.displayName() + " on " + data.info().name + " (" +
+                     std::to_string(data.info().size) + " samples)\n";
+  text += accuracy.available ? "Top-1 " + formatPercent(accuracy.top1) +
+                                   (accuracy.hasTop5 ? ", top-5 " + formatPercent(accuracy.top5) : "") + "\n"
                              : "Unlabelled data: no accuracy.\n";
   if (parser.isSet("reference")) {
     const Model reference = cli::loadModel(parser, parser.value("reference"));
     const FidelityMetrics f = computeFidelity(runModel(reference, data, batch), outputs);
     json["fidelity"] = toJson(f);
-    text += "Fidelity vs " + reference.displayName() + ": top-1 agreement " + formatPercent(f.top1Agreement) + ", SQNR " +
-            formatSqnr(f.sqnrDb) + ", cosine " + std::to_string(f.cosineSimilarity) + "\n";
+    text += "Fidelity vs " + reference.displayName() + ": top-1 agreement " + formatPercent(f.top1Agreement) +
+            ", SQNR " + formatSqnr(f.sqnrDb) + ", cosine " + std::to_string(f.cosineSimilarity) + "\n";
   }
-  if (parser.isSet("json")) printJson(json);
-  else std::cout << text;
+  if (parser.isSet("json"))
+    printJson(json);
+  else
+    std::cout << text;
   return 0;
 }
 
@@ -234,14 +256,17 @@ int commandBench(const QStringList& args) {
   cli::addModelOptions(parser);
   cli::addBenchmarkOptions(parser);
   parser.addPositionalArgument("model", "TorchScript model file.");
-  parseOrExit(parser, args, "Measures inference latency: warm-up runs, fixed threads, inference mode, percentiles.");
+  parseOrExit(parser, args,
+              "Measures inference latency: warm-up runs, fixed threads, inference mode, percentiles.");
   const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
   const InputSpec spec = model.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
   const LatencyStats stats = benchmark_inference_speed(model, spec, cli::intOption(parser, "runs", 100, 1),
                                                        cli::benchmarkOptions(parser), stderrProgress());
   const RuntimeInfo runtime = currentRuntimeInfo();
   if (parser.isSet("json")) {
-    printJson({{"model", QString::fromStdString(model.sourcePath())}, {"latency", toJson(stats)}, {"runtime", toJson(runtime)}});
+    printJson({{"model", QString::fromStdString(model.sourcePath())},
+               {"latency", toJson(stats)},
+               {"runtime", toJson(runtime)}});
   } else {
     std::cout << model.displayName() << ": " << formatLatency(stats) << "\n" << describe(runtime) << "\n";
     for (const auto& w : runtime.warnings) std::cout << "Warning: " << w << "\n";
@@ -259,8 +284,10 @@ int commandProfile(const QStringList& args) {
   configureRuntime(cli::benchmarkOptions(parser).threads);
   const InputSpec spec = model.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
   const OpProfile profile = profileOperators(model, spec, cli::intOption(parser, "runs", 10, 1));
-  if (parser.isSet("json")) printJson(toJson(profile));
-  else std::cout << model.displayName() << ", input " << spec.toString() << "\n" << formatOpProfile(profile);
+  if (parser.isSet("json"))
+    printJson(toJson(profile));
+  else
+    std::cout << model.displayName() << ", input " << spec.toString() << "\n" << formatOpProfile(profile);
   return 0;
 }
 
@@ -271,8 +298,9 @@ int commandCompare(const QStringList& args) {
   cli::addBenchmarkOptions(parser);
   parser.addPositionalArgument("original", "The original model.");
   parser.addPositionalArgument("quantized", "The quantized model.");
-  parseOrExit(parser, args, "Compares two models: serialized and parameter sizes; with --data also accuracy, "
-                            "fidelity and latency.");
+  parseOrExit(parser, args,
+              "Compares two models: serialized and parameter sizes; with --data also accuracy, "
+              "fidelity and latency.");
   const Model original = cli::loadModel(parser, requiredPositional(parser, 0, "original model"));
   const Model quantized = cli::loadModel(parser, requiredPositional(parser, 1, "quantized model"));
   RunResult result;
@@ -293,8 +321,10 @@ int commandCompare(const QStringList& args) {
     result.datasetSize = data.info().size;
     const InputSpec spec = original.requireInputSpec().withBatch(cli::intOption(parser, "batch", 0, 1));
     const int runs = cli::intOption(parser, "runs", 100, 1);
-    result.originalLatency = benchmark_inference_speed(original, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
-    result.quantizedLatency = benchmark_inference_speed(quantized, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
+    result.originalLatency =
+        benchmark_inference_speed(original, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
+    result.quantizedLatency =
+        benchmark_inference_speed(quantized, spec, runs, cli::benchmarkOptions(parser), stderrProgress());
   }
   printRun(parser, result);
   return 0;

@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   quantscope::ui::MainWindow window;
   window.show();
   const QStringList args = QApplication::arguments();
-  if (args.size() > 1) window.openModel(args.at(1));
-  else window.openDemo();
+  if (args.size() > 1)
+    window.openModel(args.at(1));
+  else
+    window.openDemo();
   return app.exec();
 }

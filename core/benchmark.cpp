@@ -36,7 +36,8 @@ LatencyStats summarizeLatencies(const std::vector<double>& millis, int64_t batch
   stats.p99Ms = percentile(millis, 99);
   stats.minMs = *std::min_element(millis.begin(), millis.end());
   stats.maxMs = *std::max_element(millis.begin(), millis.end());
-  stats.throughputSamplesPerSecond = stats.medianMs > 0 ? static_cast<double>(batchSize) * 1000.0 / stats.medianMs : 0;
+  stats.throughputSamplesPerSecond =
+      stats.medianMs > 0 ? static_cast<double>(batchSize) * 1000.0 / stats.medianMs : 0;
   return stats;
 }
 
@@ -58,7 +59,8 @@ LatencyStats benchmark_inference_speed(const Model& model, const InputSpec& inpu
     const auto start = std::chrono::steady_clock::now();
     forwardOrExplain(model, input);
     const auto stop = std::chrono::steady_clock::now();
-    if (i >= options.warmupRuns) millis.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+    if (i >= options.warmupRuns)
+      millis.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }
   LatencyStats stats = summarizeLatencies(millis, input_shape.shape.empty() ? 1 : input_shape.shape[0]);
   stats.warmupRuns = options.warmupRuns;

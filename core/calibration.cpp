@@ -43,8 +43,9 @@ def calculate_qparams(self):
 )JIT";
 
 // ObserverBase._calculate_qparams for a min/max pair (tensors of one element, or one per channel).
-std::pair<torch::Tensor, torch::Tensor> qparamsFromRange(torch::Tensor minVal, torch::Tensor maxVal, int64_t dtype,
-                                                         bool symmetric, int64_t qmin, int64_t qmax) {
+std::pair<torch::Tensor, torch::Tensor> qparamsFromRange(torch::Tensor minVal, torch::Tensor maxVal,
+                                                         int64_t dtype, bool symmetric, int64_t qmin,
+                                                         int64_t qmax) {
   const double eps = std::numeric_limits<float>::epsilon();
   torch::Tensor minNeg = torch::clamp_max(minVal, 0.0), maxPos = torch::clamp_min(maxVal, 0.0);
   torch::Tensor scale, zeroPoint = torch::zeros(minNeg.sizes(), torch::kLong);
@@ -64,8 +65,8 @@ double histogramNorm(double deltaBegin, double deltaEnd, double density) {
 }
 
 // HistogramObserver._compute_quantization_error.
-double quantizationError(const std::vector<double>& histogram, double binWidth, int64_t startBin, int64_t endBin,
-                         int64_t destinationBins) {
+double quantizationError(const std::vector<double>& histogram, double binWidth, int64_t startBin,
+                         int64_t endBin, int64_t destinationBins) {
   const auto bins = static_cast<int64_t>(histogram.size());
   const double dstBinWidth = binWidth * double(endBin - startBin + 1) / double(destinationBins);
   if (dstBinWidth == 0.0) return 0.0;
@@ -74,7 +75,8 @@ double quantizationError(const std::vector<double>& histogram, double binWidth, 
     const double density = histogram[size_t(src)] / binWidth;
     if (density == 0) continue;
     const double srcBegin = double(src - startBin) * binWidth, srcEnd = srcBegin + binWidth;
-    const double dstOfBegin = std::clamp(std::floor(srcBegin / dstBinWidth), 0.0, double(destinationBins - 1));
+    const double dstOfBegin =
+        std::clamp(std::floor(srcBegin / dstBinWidth), 0.0, double(destinationBins - 1));
     const double dstOfEnd = std::clamp(std::floor(srcEnd / dstBinWidth), 0.0, double(destinationBins - 1));
     const double dstOfBeginCenter = (dstOfBegin + 0.5) * dstBinWidth;
     norm += histogramNorm(srcBegin - dstOfBeginCenter, dstBinWidth / 2, density);
@@ -118,7 +120,8 @@ ObserverKind parseObserverKind(const std::string& name) {
   if (name == "moving_average_minmax") return ObserverKind::MovingAverageMinMax;
   if (name == "histogram") return ObserverKind::Histogram;
   if (name == "percentile") return ObserverKind::Percentile;
-  throw Error("Unknown observer '" + name + "'.", "Use minmax, moving_average_minmax, histogram or percentile.");
+  throw Error("Unknown observer '" + name + "'.",
+              "Use minmax, moving_average_minmax, histogram or percentile.");
 }
 
 torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& s) {
@@ -182,16 +185,19 @@ std::pair<double, double> histogramL2Range(const std::vector<double>& histogram,
   return {minVal + binWidth * double(startBin), minVal + binWidth * double(endBin + 1)};
 }
 
-void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize, const Progress& progress) {
+void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize,
+               const Progress& progress) {
   std::vector<torch::jit::Module> observers = observersOf(observed);
   if (observers.empty()) {
-    throw Error("The model has no layer that static quantization can quantize (no Conv or Linear reached by the "
-                "graph); nothing was written.");
+    throw Error(
+        "The model has no layer that static quantization can quantize (no Conv or Linear reached by the "
+        "graph); nothing was written.");
   }
   bool needsHistogram = false;
   for (auto& o : observers) {
     const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
-    needsHistogram |= !o.attr("is_weight").toBool() && (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile);
+    needsHistogram |= !o.attr("is_weight").toBool() &&
+                      (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile);
   }
   const int passes = needsHistogram ? 2 : 1;
   torch::InferenceMode inference;
@@ -221,20 +227,23 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
     if (reduce) qmin = dtype == kQUInt8 ? 0 : -64, qmax = dtype == kQUInt8 ? 127 : 63;
     torch::Tensor minVal = o.attr("min_val").toTensor(), maxVal = o.attr("max_val").toTensor();
     const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
-    if (!o.attr("is_weight").toBool() && (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile)) {
+    if (!o.attr("is_weight").toBool() &&
+        (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile)) {
       const torch::Tensor h = o.attr("histogram").toTensor().to(torch::kDouble).contiguous();
       const std::vector<double> histogram(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
       const double lo = minVal.item<double>(), hi = maxVal.item<double>();
       if (hi > lo) {
-        const auto [newMin, newMax] = kind == ObserverKind::Histogram
-                                          ? histogramL2Range(histogram, lo, hi, 256)
-                                          : percentileRange(histogram, lo, hi, o.attr("percentile").toDouble());
+        const auto [newMin, newMax] =
+            kind == ObserverKind::Histogram
+                ? histogramL2Range(histogram, lo, hi, 256)
+                : percentileRange(histogram, lo, hi, o.attr("percentile").toDouble());
         minVal = torch::full({1}, newMin);
         maxVal = torch::full({1}, newMax);
       }
     }
     const int64_t qscheme = o.attr("qscheme").toInt();
-    auto [scale, zeroPoint] = qparamsFromRange(minVal, maxVal, dtype, qscheme == 2 || qscheme == 3, qmin, qmax);
+    auto [scale, zeroPoint] =
+        qparamsFromRange(minVal, maxVal, dtype, qscheme == 2 || qscheme == 3, qmin, qmax);
     o.setattr("qscale", scale);
     o.setattr("qzero", zeroPoint);
   }

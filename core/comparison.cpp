@@ -9,8 +9,10 @@ namespace {
 std::string ratioPhrase(double before, double after, const char* better, const char* worse) {
   if (before <= 0 || after <= 0) return {};
   char text[64];
-  if (after <= before) std::snprintf(text, sizeof(text), "%.2fx %s", before / after, better);
-  else std::snprintf(text, sizeof(text), "%.2fx %s", after / before, worse);
+  if (after <= before)
+    std::snprintf(text, sizeof(text), "%.2fx %s", before / after, better);
+  else
+    std::snprintf(text, sizeof(text), "%.2fx %s", after / before, worse);
   return text;
 }
 
@@ -24,7 +26,8 @@ std::string describe(int64_t sizeBefore, int64_t sizeAfter, const LatencyStats& 
                      const LatencyStats& latencyAfter, const AccuracyMetrics& accuracyBefore,
                      const AccuracyMetrics& accuracyAfter) {
   std::vector<std::string> parts;
-  parts.push_back(ratioPhrase(static_cast<double>(sizeBefore), static_cast<double>(sizeAfter), "smaller", "larger"));
+  parts.push_back(
+      ratioPhrase(static_cast<double>(sizeBefore), static_cast<double>(sizeAfter), "smaller", "larger"));
   if (latencyBefore.available && latencyAfter.available) {
     parts.push_back(ratioPhrase(latencyBefore.medianMs, latencyAfter.medianMs, "faster", "slower"));
   }
@@ -47,8 +50,8 @@ std::string describeDelta(const RunResult& baseline, const RunResult& candidate)
 }
 
 std::string describeAgainstOriginal(const RunResult& run) {
-  return describe(run.sizes.original.serializedBytes, run.sizes.quantized.serializedBytes, run.originalLatency,
-                  run.quantizedLatency, run.originalAccuracy, run.quantizedAccuracy);
+  return describe(run.sizes.original.serializedBytes, run.sizes.quantized.serializedBytes,
+                  run.originalLatency, run.quantizedLatency, run.originalAccuracy, run.quantizedAccuracy);
 }
 
 std::vector<size_t> paretoFront(const std::vector<TradeoffPoint>& points) {

@@ -2,10 +2,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <zlib.h>
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
-#include <zlib.h>
 
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
@@ -72,8 +72,10 @@ Dataset loadDigits(const std::string& split) {
       char* next = nullptr;
       const float value = std::strtof(cursor, &next);
       if (next == cursor) throw Error("The built-in digits data '" + path + "' is damaged.");
-      if (column < 64) pixels.push_back(value / 16.0f);  // pixels are 0..16, the model takes 0..1
-      else labels.push_back(static_cast<int64_t>(value));
+      if (column < 64)
+        pixels.push_back(value / 16.0f);  // pixels are 0..16, the model takes 0..1
+      else
+        labels.push_back(static_cast<int64_t>(value));
       cursor = *next == ',' ? next + 1 : next;
     }
   }

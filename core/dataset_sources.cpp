@@ -57,11 +57,13 @@ Dataset loadImageFolder(const DataSource& source, const std::optional<InputSpec>
     for (const QString& name : classDir.entryList(patterns, QDir::Files, QDir::Name)) {
       QImage image(classDir.filePath(name));
       if (image.isNull()) {
-        throw Error("Image '" + classDir.filePath(name).toStdString() + "' cannot be read (damaged or of an "
+        throw Error("Image '" + classDir.filePath(name).toStdString() +
+                    "' cannot be read (damaged or of an "
                     "unsupported format).");
       }
-      image = image.scaled(static_cast<int>(width), static_cast<int>(height), Qt::IgnoreAspectRatio,
-                           Qt::SmoothTransformation)
+      image = image
+                  .scaled(static_cast<int>(width), static_cast<int>(height), Qt::IgnoreAspectRatio,
+                          Qt::SmoothTransformation)
                   .convertToFormat(channels == 1 ? QImage::Format_Grayscale8 : QImage::Format_RGB888);
       for (int64_t c = 0; c < channels; ++c) {
         for (int y = 0; y < image.height(); ++y) {
@@ -85,8 +87,9 @@ Dataset loadImageFolder(const DataSource& source, const std::optional<InputSpec>
 Dataset loadTensorFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  const char* expected = "Write it in Python with torch.save({'x': inputs, 'y': labels}, 'data.pt') (labels "
-                         "int64), or torch.save(inputs, 'data.pt') for unlabelled data.";
+  const char* expected =
+      "Write it in Python with torch.save({'x': inputs, 'y': labels}, 'data.pt') (labels "
+      "int64), or torch.save(inputs, 'data.pt') for unlabelled data.";
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(bytes);
@@ -115,8 +118,10 @@ Dataset loadTensorFile(const std::string& path) {
   }
   if (!inputs.defined()) throw Error("Tensor file '" + path + "' has no 'x' tensor.", expected);
   if (inputs.dim() < 1 || inputs.size(0) == 0) throw Error("Tensor file '" + path + "' holds no samples.");
-  if (inputs.is_floating_point()) inputs = inputs.to(torch::kFloat);
-  else inputs = inputs.to(torch::kLong);
+  if (inputs.is_floating_point())
+    inputs = inputs.to(torch::kFloat);
+  else
+    inputs = inputs.to(torch::kLong);
   if (labels.defined()) {
     if (labels.is_floating_point() || labels.dim() != 1 || labels.size(0) != inputs.size(0)) {
       throw Error("Tensor file '" + path + "': 'y' must be one integer label per sample (" +
@@ -132,7 +137,8 @@ Dataset loadTensorFile(const std::string& path) {
 
 Dataset loadCsv(const DataSource& source) {
   QFile file(QString::fromStdString(source.location));
-  if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) throw Error("Cannot open '" + source.location + "'.");
+  if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
+    throw Error("Cannot open '" + source.location + "'.");
   QTextStream stream(&file);
   std::vector<QStringList> rows;
   while (!stream.atEnd()) {
@@ -153,7 +159,8 @@ Dataset loadCsv(const DataSource& source) {
   if (!source.labelColumn.empty()) {
     bool isIndex = false;
     const int index = QString::fromStdString(source.labelColumn).toInt(&isIndex);
-    labelColumn = isIndex ? index : static_cast<int>(header.indexOf(QString::fromStdString(source.labelColumn)));
+    labelColumn =
+        isIndex ? index : static_cast<int>(header.indexOf(QString::fromStdString(source.labelColumn)));
     if (labelColumn < 0 || labelColumn >= columns) {
       throw Error("CSV file '" + source.location + "' has no column '" + source.labelColumn + "'.");
     }
@@ -167,7 +174,8 @@ Dataset loadCsv(const DataSource& source) {
   for (size_t r = hasHeader ? 1 : 0; r < rows.size(); ++r) {
     if (rows[r].size() != columns) {
       throw Error("CSV file '" + source.location + "', line " + std::to_string(r + 1) + ": " +
-                  std::to_string(rows[r].size()) + " fields, the first line has " + std::to_string(columns) + ".");
+                  std::to_string(rows[r].size()) + " fields, the first line has " + std::to_string(columns) +
+                  ".");
     }
     for (int c = 0; c < columns; ++c) {
       bool ok = false;

@@ -62,7 +62,8 @@ int quantizeRnnLayers(torch::jit::Module& frozen, const RnnQuantization& setting
   std::vector<torch::jit::Node*> rnnNodes;
   forEachNode(graph, [&](torch::jit::Node* node) {
     const auto kind = node->kind();
-    if ((kind == c10::aten::lstm || kind == c10::aten::gru) && node->inputs().size() == 9) rnnNodes.push_back(node);
+    if ((kind == c10::aten::lstm || kind == c10::aten::gru) && node->inputs().size() == 9)
+      rnnNodes.push_back(node);
   });
   int rewritten = 0;
   for (torch::jit::Node* node : rnnNodes) {
@@ -74,8 +75,10 @@ int quantizeRnnLayers(torch::jit::Module& frozen, const RnnQuantization& setting
     c10::TypePtr cellType;
     std::vector<c10::IValue> cells;
     for (size_t i = 0; i < flat.size(); i += 4) {
-      const c10::IValue packedIh = callOp("quantized::linear_prepack", {quantizeWeight(flat[i], settings.perChannel), flat[i + 2]});
-      const c10::IValue packedHh = callOp("quantized::linear_prepack", {quantizeWeight(flat[i + 1], settings.perChannel), flat[i + 3]});
+      const c10::IValue packedIh =
+          callOp("quantized::linear_prepack", {quantizeWeight(flat[i], settings.perChannel), flat[i + 2]});
+      const c10::IValue packedHh = callOp("quantized::linear_prepack",
+                                          {quantizeWeight(flat[i + 1], settings.perChannel), flat[i + 3]});
       cells.push_back(callOp("quantized::make_quantized_cell_params_dynamic",
                              {packedIh, packedHh, flat[i + 2], flat[i + 3], settings.reduceRange}));
       cellType = cells.back().type();
@@ -83,19 +86,21 @@ int quantizeRnnLayers(torch::jit::Module& frozen, const RnnQuantization& setting
     c10::impl::GenericList list(cellType);
     for (const auto& cell : cells) list.push_back(cell);
     // Custom-class objects cannot be graph constants in a saved archive; they live in a module attribute.
-    const std::string attribute = std::string("_quantscope_") + (lstm ? "lstm" : "gru") + "_cells_" + std::to_string(rewritten);
+    const std::string attribute =
+        std::string("_quantscope_") + (lstm ? "lstm" : "gru") + "_cells_" + std::to_string(rewritten);
     frozen.register_attribute(attribute, c10::ListType::create(cellType), list);
 
     torch::jit::WithInsertPoint insert(node);
     std::vector<torch::jit::Value*> inputs{node->input(0), node->input(1),
-                                          graph->insertGetAttr(graph->inputs()[0], attribute)};
+                                           graph->insertGetAttr(graph->inputs()[0], attribute)};
     for (size_t i = 3; i < 9; ++i) inputs.push_back(node->input(i));
     if (lstm) {
       inputs.push_back(graph->insertConstant(static_cast<int64_t>(c10::ScalarType::QInt8)));
       inputs.push_back(graph->insertConstant(true));  // use_dynamic
     }
-    torch::jit::Node* quantizedNode = graph->insertNode(graph->create(
-        c10::Symbol::fromQualString(lstm ? "aten::quantized_lstm" : "aten::quantized_gru"), inputs, node->outputs().size()));
+    torch::jit::Node* quantizedNode = graph->insertNode(
+        graph->create(c10::Symbol::fromQualString(lstm ? "aten::quantized_lstm" : "aten::quantized_gru"),
+                      inputs, node->outputs().size()));
     for (size_t i = 0; i < node->outputs().size(); ++i) {
       quantizedNode->output(i)->setType(node->output(i)->type());
       node->output(i)->replaceAllUsesWith(quantizedNode->output(i));

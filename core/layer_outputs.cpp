@@ -33,8 +33,10 @@ std::string modulePath(torch::jit::Value* weight) {
 }
 
 // Runs `module` with the graph changed to return (output, every probed value); returns the probed values.
-std::vector<torch::Tensor> runProbed(const torch::jit::Module& module, const std::shared_ptr<torch::jit::Graph>& graph,
-                                     const std::vector<torch::jit::Value*>& probes, const torch::Tensor& input) {
+std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
+                                     const std::shared_ptr<torch::jit::Graph>& graph,
+                                     const std::vector<torch::jit::Value*>& probes,
+                                     const torch::Tensor& input) {
   std::vector<torch::jit::Value*> values{graph->outputs()[0]};
   values.insert(values.end(), probes.begin(), probes.end());
   torch::jit::WithInsertPoint end(graph->return_node());
@@ -61,7 +63,8 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
                         const torch::Tensor& inputs, std::vector<LayerQuantization>& layers) {
   // Freezing resolves branches on module flags (MobileNetV2's use_res_connect) as the int8 graph's
   // freezing did; parameters stay attributes so that each layer keeps its name.
-  const torch::jit::Module frozenFloat = torch::jit::freeze_module(floatModel, {}, true, /*preserveParameters=*/true);
+  const torch::jit::Module frozenFloat =
+      torch::jit::freeze_module(floatModel, {}, true, /*preserveParameters=*/true);
   auto floatGraph = frozenFloat.get_method("forward").graph()->copy();
   torch::jit::Inline(*floatGraph);
   auto quantizedGraph = quantized.get_method("forward").graph()->copy();
@@ -77,7 +80,9 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
   }
   for (torch::jit::Node* node : quantizedGraph->nodes()) {
     const std::string kind = node->kind().toQualString();
-    if (!isQuantizedLayerOp(kind) || kind.find("prepack") != std::string::npos || kind.find("unpack") != std::string::npos) continue;
+    if (!isQuantizedLayerOp(kind) || kind.find("prepack") != std::string::npos ||
+        kind.find("unpack") != std::string::npos)
+      continue;
     quantizedOutputs.push_back(node->output());
     fusedRelu.push_back(kind.size() > 5 && kind.compare(kind.size() - 5, 5, "_relu") == 0);
   }

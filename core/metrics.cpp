@@ -31,7 +31,8 @@ AccuracyMetrics computeAccuracy(const Matrix& logits, const std::vector<int64_t>
     if (argmaxOfRow(logits, r) == label) ++top1;
     if (result.hasTop5) {
       // The label is in the top 5 when fewer than 5 classes score strictly higher.
-      const float labelScore = label < logits.cols ? logits.at(r, label) : -std::numeric_limits<float>::infinity();
+      const float labelScore =
+          label < logits.cols ? logits.at(r, label) : -std::numeric_limits<float>::infinity();
       int64_t higher = 0;
       for (int64_t c = 0; c < logits.cols; ++c) higher += logits.at(r, c) > labelScore ? 1 : 0;
       if (label < logits.cols && higher < 5) ++top5;
@@ -57,15 +58,16 @@ double signalToQuantizationNoiseDb(const std::vector<float>& reference, const st
 FidelityMetrics computeFidelity(const Matrix& reference, const Matrix& candidate) {
   if (reference.rows != candidate.rows || reference.cols != candidate.cols) {
     throw Error("The quantized model's outputs (" + std::to_string(candidate.rows) + "x" +
-                std::to_string(candidate.cols) + ") do not match the original's (" + std::to_string(reference.rows) +
-                "x" + std::to_string(reference.cols) + ").");
+                std::to_string(candidate.cols) + ") do not match the original's (" +
+                std::to_string(reference.rows) + "x" + std::to_string(reference.cols) + ").");
   }
   FidelityMetrics result;
   if (reference.rows == 0) return result;
   result.available = true;
   result.samples = reference.rows;
   int64_t agree = 0;
-  for (int64_t r = 0; r < reference.rows; ++r) agree += argmaxOfRow(reference, r) == argmaxOfRow(candidate, r);
+  for (int64_t r = 0; r < reference.rows; ++r)
+    agree += argmaxOfRow(reference, r) == argmaxOfRow(candidate, r);
   result.top1Agreement = static_cast<double>(agree) / static_cast<double>(reference.rows);
   result.sqnrDb = signalToQuantizationNoiseDb(reference.values, candidate.values);
   double dot = 0, refNorm = 0, candNorm = 0;

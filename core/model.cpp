@@ -54,7 +54,8 @@ bool addPackedParams(std::vector<ParameterRecord>& out, const std::string& owner
   c10::Dispatcher::singleton().findSchemaOrThrow(unpackOp, "").callBoxed(&stack);
   // Boxed calls leave each output on the stack: (weight, optional bias).
   addTensor(out, owner, kind, name + ".weight", stack.at(0).toTensor());
-  if (stack.size() > 1 && stack.at(1).isTensor()) addTensor(out, owner, kind, name + ".bias", stack.at(1).toTensor());
+  if (stack.size() > 1 && stack.at(1).isTensor())
+    addTensor(out, owner, kind, name + ".bias", stack.at(1).toTensor());
   return true;
 }
 
@@ -67,11 +68,10 @@ std::string qualified(const std::string& prefix, const std::string& name) {
 std::string dtypeName(const torch::Tensor& t) {
   std::string name = c10::toString(t.scalar_type());
   // c10 spells them "Float", "QInt8", ...; users know torch's lower-case names.
-  static const std::map<std::string, std::string> known{{"Float", "float32"}, {"Double", "float64"},
-                                                        {"Half", "float16"},  {"Long", "int64"},
-                                                        {"Int", "int32"},     {"QInt8", "qint8"},
-                                                        {"QUInt8", "quint8"}, {"QInt32", "qint32"},
-                                                        {"BFloat16", "bfloat16"}};
+  static const std::map<std::string, std::string> known{
+      {"Float", "float32"}, {"Double", "float64"}, {"Half", "float16"},
+      {"Long", "int64"},    {"Int", "int32"},      {"QInt8", "qint8"},
+      {"QUInt8", "quint8"}, {"QInt32", "qint32"},  {"BFloat16", "bfloat16"}};
   const auto it = known.find(name);
   return it == known.end() ? name : it->second;
 }
@@ -85,7 +85,8 @@ std::vector<ParameterRecord> collectParameters(const torch::jit::Module& module)
   std::vector<ParameterRecord> out;
   for (const auto& sub : module.named_modules()) {
     const std::string type = shortTypeName(sub.value);
-    for (const auto& p : sub.value.named_parameters(/*recurse=*/false)) addTensor(out, sub.name, type, p.name, p.value);
+    for (const auto& p : sub.value.named_parameters(/*recurse=*/false))
+      addTensor(out, sub.name, type, p.name, p.value);
     for (const auto& attr : sub.value.named_attributes(/*recurse=*/false)) {
       if (addPackedParams(out, sub.name, attr.name, attr.value)) continue;
       // Quantized RNN layers keep their int8 weights in a list of CellParams objects.
@@ -93,9 +94,11 @@ std::vector<ParameterRecord> collectParameters(const torch::jit::Module& module)
       int index = 0;
       for (const auto& item : attr.value.toListRef()) {
         if (!item.isObject() || item.type()->str().find("CellParamsBase") == std::string::npos) continue;
-        const std::string kind = attr.name.find("gru") != std::string::npos ? "QuantizedGRU" : "QuantizedLSTM";
+        const std::string kind =
+            attr.name.find("gru") != std::string::npos ? "QuantizedGRU" : "QuantizedLSTM";
         for (const torch::Tensor& t : unpackCellParams(item)) {
-          addTensor(out, sub.name, kind, attr.name + "." + std::to_string(index) + (t.is_quantized() ? ".weight" : ".bias"), t);
+          addTensor(out, sub.name, kind,
+                    attr.name + "." + std::to_string(index) + (t.is_quantized() ? ".weight" : ".bias"), t);
         }
         ++index;
       }
@@ -124,10 +127,12 @@ Model makeDerivedModel(torch::jit::Module quantized, const Model& original, cons
 }
 
 void recordLayerNames(Model& model, const std::vector<LayerQuantization>& layers) {
-  QJsonObject record = QJsonDocument::fromJson(QByteArray::fromStdString(model.impl().quantizationJson)).object();
+  QJsonObject record =
+      QJsonDocument::fromJson(QByteArray::fromStdString(model.impl().quantizationJson)).object();
   QJsonObject names;
   for (const auto& layer : layers) {
-    if (!layer.packedAs.empty()) names[QString::fromStdString(layer.packedAs)] = QString::fromStdString(layer.layer);
+    if (!layer.packedAs.empty())
+      names[QString::fromStdString(layer.packedAs)] = QString::fromStdString(layer.layer);
   }
   record["layers"] = names;
   model.impl().quantizationJson = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
@@ -201,12 +206,14 @@ std::string locateFailingOp(const Model& model, const torch::Tensor& input) {
       if (e.kind() != EventKind::PushRange) continue;
       const std::string name = e.name();
       bool insideOp = false;
-      for (const LegacyEvent* outer : open) insideOp |= std::string(outer->name()).find("::") != std::string::npos;
+      for (const LegacyEvent* outer : open)
+        insideOp |= std::string(outer->name()).find("::") != std::string::npos;
       open.push_back(&e);
       if (insideOp || name.find("::") == std::string::npos) continue;
       found = name;
       const auto shapes = e.shapes();
-      if (!shapes.empty() && !shapes.front().empty()) found += " on an input of shape " + InputSpec::shapeToString(shapes.front());
+      if (!shapes.empty() && !shapes.front().empty())
+        found += " on an input of shape " + InputSpec::shapeToString(shapes.front());
     }
   }
   return found;
@@ -225,8 +232,9 @@ c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input) {
     throw Error("The quantized model failed on the " + engine + " engine with input " +
                     InputSpec::shapeToString(input.sizes().vec()) +
                     (failingOp.empty() ? "" : ", in " + failingOp) + ": " + shortTorchMessage(e),
-                "Quantize again with engine=" + other + " (this LibTorch's oneDNN fails on some depthwise "
-                "convolutions, depending on the batch sizes a model has run with).");
+                "Quantize again with engine=" + other +
+                    " (this LibTorch's oneDNN fails on some depthwise "
+                    "convolutions, depending on the batch sizes a model has run with).");
   }
 }
 
@@ -257,13 +265,17 @@ ModelInfo Model::inspect() const {
   info.quantizedEngine = impl_->quantizedEngine;
   const auto parameters = collectParameters(impl_->module);
   const QJsonObject layerNames = QJsonDocument::fromJson(QByteArray::fromStdString(impl_->quantizationJson))
-                                     .object().value("layers").toObject();
+                                     .object()
+                                     .value("layers")
+                                     .toObject();
   std::map<std::string, size_t> layerIndex;
   for (auto p : parameters) {
     // Packed int8 weights are one layer each: named by the record the quantizer left, else by attribute.
     if (p.ownerType.rfind("Quantized", 0) == 0) {
       const std::string packed = (p.owner.empty() ? "" : p.owner + ".") + p.name.substr(0, p.name.rfind('.'));
-      p.owner = layerNames.value(QString::fromStdString(packed)).toString(QString::fromStdString(packed)).toStdString();
+      p.owner = layerNames.value(QString::fromStdString(packed))
+                    .toString(QString::fromStdString(packed))
+                    .toStdString();
       p.name = p.name.substr(p.name.rfind('.') + 1);
     }
     info.parameterCount += p.numel;

@@ -13,11 +13,11 @@
 namespace quantscope {
 
 struct LayerInfo {
-  std::string name;  // qualified name, e.g. "layer1.0.conv1"
-  std::string type;  // module type, e.g. "Conv2d", "Linear", "LSTM"
+  std::string name;                          // qualified name, e.g. "layer1.0.conv1"
+  std::string type;                          // module type, e.g. "Conv2d", "Linear", "LSTM"
   std::vector<std::string> parameterShapes;  // "weight 16x1x3x3", "bias 16"
   int64_t parameterCount = 0;
-  std::string dtype;                        // "float32", "qint8 (packed)", ...
+  std::string dtype;                       // "float32", "qint8 (packed)", ...
   std::vector<std::string> quantizableBy;  // technique names that can quantize this layer
 };
 

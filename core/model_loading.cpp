@@ -1,8 +1,8 @@
 // Model::load: recognise what the user actually handed us before LibTorch sees it, so that every wrong
 // kind of file gets a message that names it and says how to get a TorchScript archive instead.
+#include <caffe2/serialize/inline_container.h>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <caffe2/serialize/inline_container.h>
 
 #include <QFileInfo>
 #include <fstream>
@@ -28,7 +28,8 @@ std::string readHead(const std::string& path, size_t count) {
 bool looksLikeOnnx(const std::string& path, const std::string& head) {
   const QString suffix = QFileInfo(QString::fromStdString(path)).suffix().toLower();
   // An ONNX ModelProto starts with field 1 (ir_version, varint) and names its producer early on.
-  return suffix == "onnx" || (!head.empty() && head[0] == 0x08 && head.find("pytorch") != std::string::npos) ||
+  return suffix == "onnx" ||
+         (!head.empty() && head[0] == 0x08 && head.find("pytorch") != std::string::npos) ||
          head.find("onnx") != std::string::npos;
 }
 
@@ -49,7 +50,8 @@ ArchiveFacts inspectArchive(const std::string& path) {
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception& e) {
-    throw Error("'" + path + "' is damaged or truncated: it starts like a model archive but cannot be read (" +
+    throw Error("'" + path +
+                    "' is damaged or truncated: it starts like a model archive but cannot be read (" +
                     shortTorchMessage(e) + ").",
                 "Copy or export the model again; an interrupted download or copy leaves such files.");
   }
@@ -59,10 +61,12 @@ ArchiveFacts inspectArchive(const std::string& path) {
   }
   if (!hasCode) {
     if (reader->hasRecord("data.pkl")) {
-      throw Error("'" + path + "' was written by torch.save (a state_dict or a pickled eager model), not by "
-                  "torch.jit.save: it holds weights but no TorchScript code, so it cannot run outside the "
-                  "Python class that made it.",
-                  kExportHint);
+      throw Error(
+          "'" + path +
+              "' was written by torch.save (a state_dict or a pickled eager model), not by "
+              "torch.jit.save: it holds weights but no TorchScript code, so it cannot run outside the "
+              "Python class that made it.",
+          kExportHint);
     }
     throw Error("'" + path + "' is a zip file but not a TorchScript archive (no code/ or constants.pkl).",
                 kExportHint);
@@ -74,7 +78,11 @@ ArchiveFacts inspectArchive(const std::string& path) {
 }
 
 std::string engineFromQuantizationJson(const std::string& json) {
-  return QJsonDocument::fromJson(QByteArray::fromStdString(json)).object().value("engine").toString().toStdString();
+  return QJsonDocument::fromJson(QByteArray::fromStdString(json))
+      .object()
+      .value("engine")
+      .toString()
+      .toStdString();
 }
 
 }  // namespace
@@ -89,17 +97,20 @@ Model Model::load(const std::string& path) {
   const std::string head = readHead(path, 4096);
   if (head.rfind("PK\x03\x04", 0) != 0) {
     if (static_cast<unsigned char>(head[0]) == 0x80) {
-      throw Error("'" + path + "' is a pickle written by torch.save in the legacy format (a state_dict or an "
-                  "eager model), not a TorchScript archive.",
+      throw Error("'" + path +
+                      "' is a pickle written by torch.save in the legacy format (a state_dict or an "
+                      "eager model), not a TorchScript archive.",
                   kExportHint);
     }
     if (looksLikeOnnx(path, head)) {
-      throw Error("'" + path + "' looks like an ONNX model; QuantScope quantizes TorchScript archives. "
-                  "Export the PyTorch model itself instead.",
+      throw Error("'" + path +
+                      "' looks like an ONNX model; QuantScope quantizes TorchScript archives. "
+                      "Export the PyTorch model itself instead.",
                   kExportHint);
     }
-    throw Error("'" + path + "' is not a TorchScript archive (a TorchScript file is a zip archive; this one "
-                "is not).",
+    throw Error("'" + path +
+                    "' is not a TorchScript archive (a TorchScript file is a zip archive; this one "
+                    "is not).",
                 kExportHint);
   }
 
@@ -118,8 +129,8 @@ Model Model::load(const std::string& path) {
                     std::string(kExportHint));
   }
   module.eval();
-  Model model = makeModel(std::move(module), InputSpec::fromJson(facts.inputSpecJson), engine,
-                          facts.quantizationJson);
+  Model model =
+      makeModel(std::move(module), InputSpec::fromJson(facts.inputSpecJson), engine, facts.quantizationJson);
   model.impl().sourcePath = QFileInfo(QString::fromStdString(path)).absoluteFilePath().toStdString();
   return model;
 }

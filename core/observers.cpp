@@ -61,7 +61,8 @@ void addQuantRange(torch::jit::Module& m, int64_t dtype, bool reduceRange) {
   }
   m.register_attribute("quant_min", c10::IntType::get(), qmin);
   m.register_attribute("quant_max", c10::IntType::get(), qmax);
-  m.register_attribute("eps", c10::FloatType::get(), static_cast<double>(std::numeric_limits<float>::epsilon()));
+  m.register_attribute("eps", c10::FloatType::get(),
+                       static_cast<double>(std::numeric_limits<float>::epsilon()));
 }
 
 torch::jit::Module newObserverModule(const std::string& className) {

@@ -13,8 +13,8 @@ namespace quantscope {
 namespace {
 
 bool isConversion(const std::string& op) {
-  return op == "aten::quantize_per_tensor" || op == "aten::quantize_per_channel" || op == "aten::dequantize" ||
-         op == "aten::_choose_qparams_per_tensor";
+  return op == "aten::quantize_per_tensor" || op == "aten::quantize_per_channel" ||
+         op == "aten::dequantize" || op == "aten::_choose_qparams_per_tensor";
 }
 
 // Profiler events carry no dtype, so the graph tells which ops see quantized tensors: values made by
@@ -30,12 +30,14 @@ std::map<std::string, OpPrecision> precisionByOp(const Model& model) {
       // Lists and tuples of quantized values stay quantized (e.g. the inputs of a quantized cat).
       bool anyQuantized = false;
       for (const auto* input : node->inputs()) anyQuantized |= quantized.count(input) > 0;
-      if (anyQuantized) for (const auto* output : node->outputs()) quantized.insert(output);
+      if (anyQuantized)
+        for (const auto* output : node->outputs()) quantized.insert(output);
       return;
     }
     bool inputQuantized = false;
     for (const auto* input : node->inputs()) {
-      if (input->type()->kind() == c10::TypeKind::TensorType || input->type()->kind() == c10::TypeKind::ListType) {
+      if (input->type()->kind() == c10::TypeKind::TensorType ||
+          input->type()->kind() == c10::TypeKind::ListType) {
         inputQuantized = quantized.count(input) > 0;
         break;
       }
@@ -44,12 +46,13 @@ std::map<std::string, OpPrecision> precisionByOp(const Model& model) {
                                 : op == "aten::dequantize"      ? false
                                 : op.rfind("aten::quantize_per", 0) == 0 ? true
                                                                          : inputQuantized;
-    if (makesQuantized) for (const auto* output : node->outputs()) quantized.insert(output);
+    if (makesQuantized)
+      for (const auto* output : node->outputs()) quantized.insert(output);
     seen[op].insert(op.rfind("quantized::", 0) == 0 || inputQuantized);
   });
   std::map<std::string, OpPrecision> precision;
   for (const auto& [op, kinds] : seen) {
-    precision[op] = isConversion(op) ? OpPrecision::Conversion
+    precision[op] = isConversion(op)   ? OpPrecision::Conversion
                     : kinds.size() > 1 ? OpPrecision::Mixed
                     : *kinds.begin()   ? OpPrecision::Int8
                                        : OpPrecision::Float;
@@ -61,10 +64,14 @@ std::map<std::string, OpPrecision> precisionByOp(const Model& model) {
 
 std::string toString(OpPrecision precision) {
   switch (precision) {
-    case OpPrecision::Int8: return "int8";
-    case OpPrecision::Float: return "float";
-    case OpPrecision::Conversion: return "quantize/dequantize";
-    case OpPrecision::Mixed: return "int8 and float";
+    case OpPrecision::Int8:
+      return "int8";
+    case OpPrecision::Float:
+      return "float";
+    case OpPrecision::Conversion:
+      return "quantize/dequantize";
+    case OpPrecision::Mixed:
+      return "int8 and float";
   }
   return "?";
 }
@@ -91,7 +98,8 @@ OpProfile profileOperators(const Model& model, const InputSpec& input, int runs)
         stack.pop_back();
         const std::string name = start->name();
         bool nestedInOp = false;
-        for (const LegacyEvent* outer : stack) nestedInOp |= std::string(outer->name()).find("::") != std::string::npos;
+        for (const LegacyEvent* outer : stack)
+          nestedInOp |= std::string(outer->name()).find("::") != std::string::npos;
         if (nestedInOp || name.find("::") == std::string::npos) continue;
         byOp[name].first += 1;
         byOp[name].second += start->cpuElapsedUs(e) / 1000.0;
@@ -107,19 +115,30 @@ OpProfile profileOperators(const Model& model, const InputSpec& input, int runs)
     OpTime t;
     t.op = op;
     const auto it = precision.find(op);
-    t.precision = it != precision.end() ? it->second : (op.rfind("quantized::", 0) == 0 ? OpPrecision::Int8 : OpPrecision::Float);
+    t.precision = it != precision.end()
+                      ? it->second
+                      : (op.rfind("quantized::", 0) == 0 ? OpPrecision::Int8 : OpPrecision::Float);
     t.calls = stats.first / runs;
     t.totalMs = stats.second / runs;
     t.share = total > 0 ? stats.second / total : 0;
     switch (t.precision) {
-      case OpPrecision::Int8: profile.int8Share += t.share; break;
-      case OpPrecision::Float: profile.floatShare += t.share; break;
-      case OpPrecision::Conversion: profile.conversionShare += t.share; break;
-      case OpPrecision::Mixed: profile.mixedShare += t.share; break;
+      case OpPrecision::Int8:
+        profile.int8Share += t.share;
+        break;
+      case OpPrecision::Float:
+        profile.floatShare += t.share;
+        break;
+      case OpPrecision::Conversion:
+        profile.conversionShare += t.share;
+        break;
+      case OpPrecision::Mixed:
+        profile.mixedShare += t.share;
+        break;
     }
     profile.ops.push_back(t);
   }
-  std::sort(profile.ops.begin(), profile.ops.end(), [](const OpTime& a, const OpTime& b) { return a.totalMs > b.totalMs; });
+  std::sort(profile.ops.begin(), profile.ops.end(),
+            [](const OpTime& a, const OpTime& b) { return a.totalMs > b.totalMs; });
   return profile;
 }
 

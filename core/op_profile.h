@@ -16,9 +16,9 @@ std::string toString(OpPrecision precision);
 struct OpTime {
   std::string op;  // "quantized::conv2d_relu", "aten::max_pool2d", ...
   OpPrecision precision = OpPrecision::Float;
-  int64_t calls = 0;    // per forward
-  double totalMs = 0;   // per forward
-  double share = 0;     // of all top-level op time, 0..1
+  int64_t calls = 0;   // per forward
+  double totalMs = 0;  // per forward
+  double share = 0;    // of all top-level op time, 0..1
 };
 
 struct OpProfile {

@@ -35,7 +35,9 @@ struct Progress {
     sub.onTrainingPoint = onTrainingPoint;
     if (onUpdate) {
       auto parent = onUpdate;
-      sub.onUpdate = [parent, begin, end](const std::string& stage, double f) { parent(stage, begin + f * (end - begin)); };
+      sub.onUpdate = [parent, begin, end](const std::string& stage, double f) {
+        parent(stage, begin + f * (end - begin));
+      };
     }
     return sub;
   }

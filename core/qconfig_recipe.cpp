@@ -29,9 +29,15 @@ ParamSpec qconfigParam(const std::string& help) {
 }
 
 ParamSpec engineParam() {
-  return {"engine", ParamType::Choice, "auto", 0, 0, {"auto", "onednn", "qnnpack"},
-          "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
-          "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."};
+  return {
+      "engine",
+      ParamType::Choice,
+      "auto",
+      0,
+      0,
+      {"auto", "onednn", "qnnpack"},
+      "Which int8 kernels run the model. auto: the best this LibTorch has (onednn on x86). qnnpack runs some "
+      "models this LibTorch's oneDNN fails on (e.g. some depthwise convolutions)."};
 }
 
 const QConfigRecipe& qconfigRecipe(const std::string& name) {

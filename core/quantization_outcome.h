@@ -15,8 +15,8 @@ struct LayerQuantization {
   std::string layer;   // qualified module name, or the graph op when the layer has no module
   std::string opKind;  // "Linear", "Conv2d", "LSTM", ...
   bool quantized = false;
-  std::string packedAs;  // where the int8 weight lives in the quantized model (attribute path)
-  std::string scheme;  // "qint8 per-tensor symmetric, scale 0.0123" or the reason it stayed float
+  std::string packedAs;     // where the int8 weight lives in the quantized model (attribute path)
+  std::string scheme;       // "qint8 per-tensor symmetric, scale 0.0123" or the reason it stayed float
   double weightSqnrDb = 0;  // SQNR of the dequantized weight against the float weight
   bool hasWeightSqnr = false;
   // SQNR of this layer's output against the float model's same layer, on calibration samples.
@@ -39,9 +39,9 @@ struct QuantizationOutcome {
   std::string recipe;  // the qconfig recipe that picked the numerics: "fbgemm", "qnnpack", ...
   std::string engine;  // the quantized engine whose kernels run it: "onednn", "qnnpack"
   std::vector<LayerQuantization> layers;
-  std::vector<std::string> notes;  // anything the user should know about this run
-  bool simulated = false;          // true for fake-quantized (sub-8-bit) results
-  TrainingCurve trainingCurve;     // training techniques: every step and epoch, per series
+  std::vector<std::string> notes;     // anything the user should know about this run
+  bool simulated = false;             // true for fake-quantized (sub-8-bit) results
+  TrainingCurve trainingCurve;        // training techniques: every step and epoch, per series
   std::vector<ResultFigure> figures;  // technique-specific measured figures
 };
 

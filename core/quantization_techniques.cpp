@@ -22,11 +22,13 @@ std::string formatNumber(double value) {
 
 }  // namespace
 
-QuantizationOutcome QuantizationTechniques::dynamic_quantization(const Model& model, const std::string& dtype) {
+QuantizationOutcome QuantizationTechniques::dynamic_quantization(const Model& model,
+                                                                 const std::string& dtype) {
   return runTechnique("dynamic", model, {{"dtype", dtype}});
 }
 
-QuantizationOutcome QuantizationTechniques::static_quantization(const Model& model, const std::string& qconfig,
+QuantizationOutcome QuantizationTechniques::static_quantization(const Model& model,
+                                                                const std::string& qconfig,
                                                                 const Dataset* calibration_data) {
   return runTechnique("static", model, {{"qconfig", qconfig}}, calibration_data);
 }
@@ -41,7 +43,8 @@ QuantizationOutcome QuantizationTechniques::fx_graph_mode_quantization(const Mod
                                                                        const std::string& example_inputs,
                                                                        const std::string& qconfig,
                                                                        const Dataset* calibration_data) {
-  return runTechnique("fx", model, {{"example_inputs", example_inputs}, {"qconfig", qconfig}}, calibration_data);
+  return runTechnique("fx", model, {{"example_inputs", example_inputs}, {"qconfig", qconfig}},
+                      calibration_data);
 }
 
 QuantizationOutcome AdvancedQuantizationTechniques::mixed_precision_quantization(const Model& model,

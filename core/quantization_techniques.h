@@ -16,7 +16,8 @@ class QuantizationTechniques {
   static QuantizationOutcome static_quantization(const Model& model, const std::string& qconfig = "fbgemm",
                                                  const Dataset* calibration_data = nullptr);
   // Training techniques train on `training_data` (required, labelled; a C++ addition to the documented API).
-  static QuantizationOutcome quantization_aware_training(const Model& model, const std::string& qconfig = "fbgemm",
+  static QuantizationOutcome quantization_aware_training(const Model& model,
+                                                         const std::string& qconfig = "fbgemm",
                                                          const Dataset* training_data = nullptr);
   static QuantizationOutcome fx_graph_mode_quantization(const Model& model, const std::string& example_inputs,
                                                         const std::string& qconfig = "fbgemm",

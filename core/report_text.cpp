@@ -46,17 +46,26 @@ std::string formatModelInfo(const ModelInfo& info) {
   out << "Model        " << info.path << "\n";
   out << "Archive size " << formatBytes(info.fileBytes) << " (as serialized)\n";
   out << "Parameters   " << info.parameterCount << " (" << formatBytes(info.parameterBytes) << ")\n";
-  out << "Quantized    " << (info.quantized ? "yes, packed for " + (info.quantizedEngine.empty() ? std::string("the active engine") : info.quantizedEngine) : std::string("no")) << "\n";
-  out << "Input spec   " << (info.inputSpec ? info.inputSpec->toString() : std::string("not stored in the model (give --input-shape)")) << "\n\n";
+  out << "Quantized    "
+      << (info.quantized
+              ? "yes, packed for " +
+                    (info.quantizedEngine.empty() ? std::string("the active engine") : info.quantizedEngine)
+              : std::string("no"))
+      << "\n";
+  out << "Input spec   "
+      << (info.inputSpec ? info.inputSpec->toString()
+                         : std::string("not stored in the model (give --input-shape)"))
+      << "\n\n";
   out << padRight("LAYER", 22) << padRight("TYPE", 18) << padRight("PARAMS", 10) << padRight("DTYPE", 10)
       << padRight("SHAPES", 34) << "QUANTIZABLE BY\n";
   const auto& registry = TechniqueRegistry::instance();
   for (const auto& layer : info.layers) {
     std::vector<std::string> by;
-    for (const auto& name : layer.quantizableBy) by.push_back(registry.find(name).available ? name : name + "*");
-    out << padRight(layer.name, 22) << padRight(layer.type, 18) << padRight(std::to_string(layer.parameterCount), 10)
-        << padRight(layer.dtype, 10) << padRight(joined(layer.parameterShapes, ", "), 34)
-        << (by.empty() ? "-" : joined(by, " ")) << "\n";
+    for (const auto& name : layer.quantizableBy)
+      by.push_back(registry.find(name).available ? name : name + "*");
+    out << padRight(layer.name, 22) << padRight(layer.type, 18)
+        << padRight(std::to_string(layer.parameterCount), 10) << padRight(layer.dtype, 10)
+        << padRight(joined(layer.parameterShapes, ", "), 34) << (by.empty() ? "-" : joined(by, " ")) << "\n";
   }
   out << "(* = technique not available yet in this version)\n";
   return out.str();
@@ -64,11 +73,12 @@ std::string formatModelInfo(const ModelInfo& info) {
 
 std::string formatLatency(const LatencyStats& s) {
   if (!s.available) return "not measured";
-  return format("median %.3f ms", s.medianMs) + format(", mean %.3f", s.meanMs) + format(", p90 %.3f", s.p90Ms) +
-         format(", p99 %.3f", s.p99Ms) + format(", min %.3f", s.minMs) + format(", max %.3f", s.maxMs) +
-         format(", sd %.3f", s.stddevMs) + format(" | %.0f samples/s", s.throughputSamplesPerSecond) + " (" +
-         std::to_string(s.runs) + " runs after " + std::to_string(s.warmupRuns) + " warm-up, " +
-         std::to_string(s.threads) + " threads, input " + InputSpec::shapeToString(s.inputShape) + ")";
+  return format("median %.3f ms", s.medianMs) + format(", mean %.3f", s.meanMs) +
+         format(", p90 %.3f", s.p90Ms) + format(", p99 %.3f", s.p99Ms) + format(", min %.3f", s.minMs) +
+         format(", max %.3f", s.maxMs) + format(", sd %.3f", s.stddevMs) +
+         format(" | %.0f samples/s", s.throughputSamplesPerSecond) + " (" + std::to_string(s.runs) +
+         " runs after " + std::to_string(s.warmupRuns) + " warm-up, " + std::to_string(s.threads) +
+         " threads, input " + InputSpec::shapeToString(s.inputShape) + ")";
 }
 
 std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
@@ -85,13 +95,17 @@ std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
 
 std::string formatOpProfile(const OpProfile& p) {
   std::ostringstream out;
-  out << "Where the time goes (" << p.runs << " profiled forwards): int8 kernels " << formatPercent(p.int8Share)
-      << ", float " << formatPercent(p.floatShare) << ", quantize/dequantize " << formatPercent(p.conversionShare);
+  out << "Where the time goes (" << p.runs << " profiled forwards): int8 kernels "
+      << formatPercent(p.int8Share) << ", float " << formatPercent(p.floatShare) << ", quantize/dequantize "
+      << formatPercent(p.conversionShare);
   if (p.mixedShare > 0) out << ", ops seen both ways " << formatPercent(p.mixedShare);
-  out << "\n" << padRight("OP", 34) << padRight("RUNS AS", 22) << padRight("CALLS", 7) << padRight("MS", 10) << "SHARE\n";
+  out << "\n"
+      << padRight("OP", 34) << padRight("RUNS AS", 22) << padRight("CALLS", 7) << padRight("MS", 10)
+      << "SHARE\n";
   for (const auto& op : p.ops) {
-    out << padRight(op.op, 34) << padRight(toString(op.precision), 22) << padRight(std::to_string(op.calls), 7)
-        << padRight(format("%.3f", op.totalMs), 10) << formatPercent(op.share) << "\n";
+    out << padRight(op.op, 34) << padRight(toString(op.precision), 22)
+        << padRight(std::to_string(op.calls), 7) << padRight(format("%.3f", op.totalMs), 10)
+        << formatPercent(op.share) << "\n";
   }
   return out.str();
 }
@@ -175,9 +189,11 @@ std::string formatRunResult(const RunResult& r) {
   out << "Data         " << r.datasetName << " (" << r.datasetSize << " samples)\n\n";
   out << padRight("", 22) << padRight("fp32 (original)", 22) << padRight("quantized", 22) << "ratio\n";
   out << padRight("Archive size", 22) << padRight(formatBytes(r.sizes.original.serializedBytes), 22)
-      << padRight(formatBytes(r.sizes.quantized.serializedBytes), 22) << format("%.2fx smaller", r.sizes.serializedRatio) << "\n";
+      << padRight(formatBytes(r.sizes.quantized.serializedBytes), 22)
+      << format("%.2fx smaller", r.sizes.serializedRatio) << "\n";
   out << padRight("Parameter bytes", 22) << padRight(formatBytes(r.sizes.original.parameterBytes), 22)
-      << padRight(formatBytes(r.sizes.quantized.parameterBytes), 22) << format("%.2fx smaller", r.sizes.parameterRatio) << "\n";
+      << padRight(formatBytes(r.sizes.quantized.parameterBytes), 22)
+      << format("%.2fx smaller", r.sizes.parameterRatio) << "\n";
   if (r.originalAccuracy.available) {
     out << padRight("Top-1 accuracy", 22) << padRight(formatPercent(r.originalAccuracy.top1), 22)
         << padRight(formatPercent(r.quantizedAccuracy.top1), 22)
@@ -189,7 +205,8 @@ std::string formatRunResult(const RunResult& r) {
     }
   }
   if (r.originalLatency.available) {
-    const double speedup = r.quantizedLatency.medianMs > 0 ? r.originalLatency.medianMs / r.quantizedLatency.medianMs : 0;
+    const double speedup =
+        r.quantizedLatency.medianMs > 0 ? r.originalLatency.medianMs / r.quantizedLatency.medianMs : 0;
     out << padRight("Latency median", 22) << padRight(format("%.3f ms", r.originalLatency.medianMs), 22)
         << padRight(format("%.3f ms", r.quantizedLatency.medianMs), 22)
         << (speedup >= 1 ? format("%.2fx faster", speedup) : format("%.2fx SLOWER", 1.0 / speedup)) << "\n";

@@ -8,7 +8,9 @@ namespace {
 
 // JSON has no infinity; an SQNR of +inf (identical outputs) is written as null.
 QJsonValue finiteOrNull(double value) { return std::isfinite(value) ? QJsonValue(value) : QJsonValue(); }
-double numberOr(const QJsonValue& value, double fallback) { return value.isDouble() ? value.toDouble() : fallback; }
+double numberOr(const QJsonValue& value, double fallback) {
+  return value.isDouble() ? value.toDouble() : fallback;
+}
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 std::string ss(const QJsonValue& v) { return v.toString().toStdString(); }
 
@@ -23,13 +25,15 @@ ModelSize modelSizeFromJson(const QJsonObject& o) {
   size.serializedBytes = o.value("serialized_bytes").toInteger();
   size.parameterBytes = o.value("parameter_bytes").toInteger();
   const QJsonObject byDtype = o.value("parameter_bytes_by_dtype").toObject();
-  for (auto it = byDtype.begin(); it != byDtype.end(); ++it) size.parameterBytesByDtype[it.key().toStdString()] = it.value().toInteger();
+  for (auto it = byDtype.begin(); it != byDtype.end(); ++it)
+    size.parameterBytesByDtype[it.key().toStdString()] = it.value().toInteger();
   return size;
 }
 
 QJsonObject toJson(const ModelSize& size) {
   QJsonObject byDtype;
-  for (const auto& [dtype, bytes] : size.parameterBytesByDtype) byDtype[qs(dtype)] = static_cast<qint64>(bytes);
+  for (const auto& [dtype, bytes] : size.parameterBytesByDtype)
+    byDtype[qs(dtype)] = static_cast<qint64>(bytes);
   return {{"serialized_bytes", static_cast<qint64>(size.serializedBytes)},
           {"parameter_bytes", static_cast<qint64>(size.parameterBytes)},
           {"parameter_bytes_by_dtype", byDtype}};
@@ -107,11 +111,13 @@ TrainingPoint trainingPointFromJson(const QJsonObject& o) {
 QJsonObject toJson(const LatencyStats& s) {
   QJsonArray shape;
   for (int64_t d : s.inputShape) shape.append(static_cast<qint64>(d));
-  return {{"available", s.available}, {"runs", s.runs},         {"warmup_runs", s.warmupRuns},
-          {"threads", s.threads},     {"input_shape", shape},   {"mean_ms", s.meanMs},
-          {"median_ms", s.medianMs},  {"p10_ms", s.p10Ms},      {"p90_ms", s.p90Ms},
-          {"p99_ms", s.p99Ms},        {"min_ms", s.minMs},      {"max_ms", s.maxMs},
-          {"stddev_ms", s.stddevMs},  {"throughput_samples_per_s", s.throughputSamplesPerSecond}};
+  return {{"available", s.available},    {"runs", s.runs},
+          {"warmup_runs", s.warmupRuns}, {"threads", s.threads},
+          {"input_shape", shape},        {"mean_ms", s.meanMs},
+          {"median_ms", s.medianMs},     {"p10_ms", s.p10Ms},
+          {"p90_ms", s.p90Ms},           {"p99_ms", s.p99Ms},
+          {"min_ms", s.minMs},           {"max_ms", s.maxMs},
+          {"stddev_ms", s.stddevMs},     {"throughput_samples_per_s", s.throughputSamplesPerSecond}};
 }
 
 QJsonObject toJson(const SizeComparison& sizes) {
@@ -128,26 +134,37 @@ QJsonObject toJson(const AccuracyMetrics& a) {
 }
 
 QJsonObject toJson(const FidelityMetrics& f) {
-  return {{"available", f.available},        {"samples", static_cast<qint64>(f.samples)},
+  return {{"available", f.available},          {"samples", static_cast<qint64>(f.samples)},
           {"top1_agreement", f.top1Agreement}, {"sqnr_db", finiteOrNull(f.sqnrDb)},
-          {"max_abs_error", f.maxAbsError},  {"cosine_similarity", f.cosineSimilarity}};
+          {"max_abs_error", f.maxAbsError},    {"cosine_similarity", f.cosineSimilarity}};
 }
 
 QJsonObject toJson(const RuntimeInfo& r) {
-  return {{"quantized_engine", qs(r.quantizedEngine)}, {"available_engines", toArray(r.availableEngines)},
-          {"threads", r.threads},                      {"blas_library", qs(r.blasLibrary)},
-          {"blas_is_openblas", r.blasIsOpenBlas},      {"blas_is_reference", r.blasIsReference},
-          {"omp_wait_policy", qs(r.ompWaitPolicy)},    {"warnings", toArray(r.warnings)}};
+  return {{"quantized_engine", qs(r.quantizedEngine)},
+          {"available_engines", toArray(r.availableEngines)},
+          {"threads", r.threads},
+          {"blas_library", qs(r.blasLibrary)},
+          {"blas_is_openblas", r.blasIsOpenBlas},
+          {"blas_is_reference", r.blasIsReference},
+          {"omp_wait_policy", qs(r.ompWaitPolicy)},
+          {"warnings", toArray(r.warnings)}};
 }
 
 QJsonObject toJson(const OpProfile& p) {
   QJsonArray ops;
   for (const auto& op : p.ops) {
-    ops.append(QJsonObject{{"op", qs(op.op)}, {"precision", qs(toString(op.precision))}, {"calls", static_cast<qint64>(op.calls)},
-                           {"ms_per_forward", op.totalMs}, {"share", op.share}});
+    ops.append(QJsonObject{{"op", qs(op.op)},
+                           {"precision", qs(toString(op.precision))},
+                           {"calls", static_cast<qint64>(op.calls)},
+                           {"ms_per_forward", op.totalMs},
+                           {"share", op.share}});
   }
-  return {{"runs", p.runs}, {"int8_share", p.int8Share}, {"float_share", p.floatShare},
-          {"conversion_share", p.conversionShare}, {"mixed_share", p.mixedShare}, {"ops", ops}};
+  return {{"runs", p.runs},
+          {"int8_share", p.int8Share},
+          {"float_share", p.floatShare},
+          {"conversion_share", p.conversionShare},
+          {"mixed_share", p.mixedShare},
+          {"ops", ops}};
 }
 
 static OpProfile opProfileFromJson(const QJsonObject& o) {
@@ -162,7 +179,8 @@ static OpProfile opProfileFromJson(const QJsonObject& o) {
     OpTime t;
     t.op = ss(op.value("op"));
     const std::string precision = ss(op.value("precision"));
-    for (OpPrecision candidate : {OpPrecision::Int8, OpPrecision::Float, OpPrecision::Conversion, OpPrecision::Mixed}) {
+    for (OpPrecision candidate :
+         {OpPrecision::Int8, OpPrecision::Float, OpPrecision::Conversion, OpPrecision::Mixed}) {
       if (toString(candidate) == precision) t.precision = candidate;
     }
     t.calls = op.value("calls").toInteger();
@@ -178,15 +196,16 @@ QJsonObject toJson(const RunResult& r) {
   for (const auto& [key, value] : r.params) params[qs(key)] = qs(value);
   QJsonArray layers;
   for (const auto& l : r.layers) {
-    QJsonObject layer{{"layer", qs(l.layer)}, {"op", qs(l.opKind)}, {"quantized", l.quantized}, {"scheme", qs(l.scheme)}};
+    QJsonObject layer{
+        {"layer", qs(l.layer)}, {"op", qs(l.opKind)}, {"quantized", l.quantized}, {"scheme", qs(l.scheme)}};
     if (l.hasWeightSqnr) layer["weight_sqnr_db"] = finiteOrNull(l.weightSqnrDb);
     if (l.hasOutputSqnr) layer["output_sqnr_db"] = finiteOrNull(l.outputSqnrDb);
     if (!l.floatHistogram.empty()) {
       QJsonArray floats, quantized;
       for (int64_t c : l.floatHistogram) floats.append(static_cast<qint64>(c));
       for (int64_t c : l.quantizedHistogram) quantized.append(static_cast<qint64>(c));
-      layer["weight_histogram"] = QJsonObject{{"min", l.histogramMin}, {"max", l.histogramMax},
-                                              {"float", floats}, {"quantized", quantized}};
+      layer["weight_histogram"] = QJsonObject{
+          {"min", l.histogramMin}, {"max", l.histogramMax}, {"float", floats}, {"quantized", quantized}};
     }
     putIfMeasured(layer, "sparsity", l.sparsity);
     putIfMeasured(layer, "int8_sparsity", l.int8Sparsity);
@@ -268,7 +287,8 @@ RunResult runResultFromJson(const QJsonObject& o) {
     layer.histogramMin = histogram.value("min").toDouble();
     layer.histogramMax = histogram.value("max").toDouble();
     for (const auto& c : histogram.value("float").toArray()) layer.floatHistogram.push_back(c.toInteger());
-    for (const auto& c : histogram.value("quantized").toArray()) layer.quantizedHistogram.push_back(c.toInteger());
+    for (const auto& c : histogram.value("quantized").toArray())
+      layer.quantizedHistogram.push_back(c.toInteger());
     layer.sparsity = measuredOr(l, "sparsity");
     layer.int8Sparsity = measuredOr(l, "int8_sparsity");
     layer.channelsRemoved = l.value("channels_removed").toInteger();

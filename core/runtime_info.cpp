@@ -14,10 +14,14 @@ namespace {
 
 std::string engineName(at::QEngine engine) {
   switch (engine) {
-    case at::QEngine::ONEDNN: return "onednn";
-    case at::QEngine::QNNPACK: return "qnnpack";
-    case at::QEngine::FBGEMM: return "fbgemm";
-    default: return "none";
+    case at::QEngine::ONEDNN:
+      return "onednn";
+    case at::QEngine::QNNPACK:
+      return "qnnpack";
+    case at::QEngine::FBGEMM:
+      return "fbgemm";
+    default:
+      return "none";
   }
 }
 
@@ -48,9 +52,11 @@ std::string useQuantizedEngine(const std::string& engine) {
   }
   std::string available;
   for (at::QEngine candidate : engines) {
-    if (candidate != at::QEngine::NoQEngine) available += (available.empty() ? "" : ", ") + engineName(candidate);
+    if (candidate != at::QEngine::NoQEngine)
+      available += (available.empty() ? "" : ", ") + engineName(candidate);
   }
-  throw Error("The quantized engine '" + wanted + "' is not in this LibTorch build.", "Available: " + available + ".");
+  throw Error("The quantized engine '" + wanted + "' is not in this LibTorch build.",
+              "Available: " + available + ".");
 }
 
 RuntimeInfo configureRuntime(int threads) {
@@ -91,7 +97,8 @@ RuntimeInfo currentRuntimeInfo() {
 }
 
 std::string describe(const RuntimeInfo& info) {
-  std::string blas = info.blasIsOpenBlas ? "OpenBLAS" : (info.blasIsReference ? "reference BLAS (slow!)" : "BLAS");
+  std::string blas =
+      info.blasIsOpenBlas ? "OpenBLAS" : (info.blasIsReference ? "reference BLAS (slow!)" : "BLAS");
   return "engine " + info.quantizedEngine + " | threads " + std::to_string(info.threads) + " | fp32 " + blas;
 }
 

@@ -18,8 +18,11 @@ SizeComparison compare_model_sizes(const Model& original, const Model& quantized
   SizeComparison comparison;
   comparison.original = measureModelSize(original);
   comparison.quantized = measureModelSize(quantized);
-  auto ratio = [](int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; };
-  comparison.serializedRatio = ratio(comparison.original.serializedBytes, comparison.quantized.serializedBytes);
+  auto ratio = [](int64_t a, int64_t b) {
+    return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+  };
+  comparison.serializedRatio =
+      ratio(comparison.original.serializedBytes, comparison.quantized.serializedBytes);
   comparison.parameterRatio = ratio(comparison.original.parameterBytes, comparison.quantized.parameterBytes);
   return comparison;
 }

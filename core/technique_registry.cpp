@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "core/errors.h"
-#include "core/techniques/dynamic_quantization.h"
 #include "core/techniques/distillation_quantization.h"
+#include "core/techniques/dynamic_quantization.h"
 #include "core/techniques/graph_mode_quantization.h"
 #include "core/techniques/pruning_quantization.h"
 #include "core/techniques/quantization_aware_training.h"
@@ -13,9 +13,10 @@
 namespace quantscope {
 namespace {
 
-TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName, std::string summary,
-                              std::vector<ParamSpec> params, std::vector<std::string> layerTypes,
-                              bool needsCalibration, TechniqueFunction run) {
+TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName,
+                              std::string summary, std::vector<ParamSpec> params,
+                              std::vector<std::string> layerTypes, bool needsCalibration,
+                              TechniqueFunction run) {
   TechniqueDescriptor d;
   d.name = std::move(name);
   d.apiFunction = std::move(apiFunction);
@@ -32,10 +33,12 @@ TechniqueDescriptor available(std::string name, std::string apiFunction, std::st
 TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::string displayName,
                                 std::string summary, std::vector<ParamSpec> params,
                                 std::vector<std::string> layerTypes) {
-  TechniqueDescriptor d = available(std::move(name), std::move(apiFunction), std::move(displayName), std::move(summary),
-                                    std::move(params), std::move(layerTypes), /*needsCalibration=*/false, nullptr);
+  TechniqueDescriptor d =
+      available(std::move(name), std::move(apiFunction), std::move(displayName), std::move(summary),
+                std::move(params), std::move(layerTypes), /*needsCalibration=*/false, nullptr);
   d.available = false;
-  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction + ") is not available yet in this version of "
+  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction +
+                        ") is not available yet in this version of "
                         "QuantScope; no result is produced for it.";
   return d;
 }
@@ -59,12 +62,18 @@ bool parseNumber(const std::string& text, double& value) {
 
 std::string toString(ParamType type) {
   switch (type) {
-    case ParamType::Int: return "int";
-    case ParamType::Float: return "float";
-    case ParamType::Choice: return "choice";
-    case ParamType::Bool: return "bool";
-    case ParamType::Text: return "text";
-    case ParamType::File: return "file";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Float:
+      return "float";
+    case ParamType::Choice:
+      return "choice";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::Text:
+      return "text";
+    case ParamType::File:
+      return "file";
   }
   return "?";
 }
@@ -78,42 +87,47 @@ std::pair<std::string, std::string> parseParamAssignment(const std::string& text
 }
 
 TechniqueRegistry::TechniqueRegistry() {
-  techniques_.push_back(available(
-      "dynamic", "dynamic_quantization", "Dynamic quantization",
-      "int8 weights; activations quantized per batch at run time. No calibration data needed.",
-      dynamicQuantizationParams(), {"Linear", "LSTM", "GRU"}, /*needsCalibration=*/false, runDynamicQuantization));
+  techniques_.push_back(
+      available("dynamic", "dynamic_quantization", "Dynamic quantization",
+                "int8 weights; activations quantized per batch at run time. No calibration data needed.",
+                dynamicQuantizationParams(), {"Linear", "LSTM", "GRU"}, /*needsCalibration=*/false,
+                runDynamicQuantization));
   const std::vector<std::string> convAndLinear{"Conv1d", "Conv2d", "Conv3d", "Linear"};
   techniques_.push_back(available(
       "static", "static_quantization", "Static (post-training) quantization",
       "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
       "ranges calibrated on sample data.",
       staticQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runStaticQuantization));
-  techniques_.push_back(trainer(available(
-      "qat", "quantization_aware_training", "Quantization-aware training",
-      "Fine-tunes with simulated int8 (fake quantization where fx puts int8) so the model adapts, then converts "
-      "to int8 kernels. Trains on the training data (labels needed).",
-      quantizationAwareTrainingParams(), convAndLinear, /*needsCalibration=*/true, runQuantizationAwareTraining)));
-  techniques_.push_back(available(
-      "fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
-      "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; calibrated on "
-      "sample data.",
-      graphModeQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runGraphModeQuantization));
-  techniques_.push_back(notYetBuilt(
-      "mixed", "mixed_precision_quantization", "Mixed-precision quantization",
-      "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",
-      {{"bits_weights", ParamType::Int, "8", 2, 16, {}, "Weight bits."},
-       {"bits_activations", ParamType::Int, "8", 2, 16, {}, "Activation bits."}},
-      convAndLinear));
+  techniques_.push_back(trainer(available("qat", "quantization_aware_training", "Quantization-aware training",
+                                          "Fine-tunes with simulated int8 (fake quantization where fx puts "
+                                          "int8) so the model adapts, then converts "
+                                          "to int8 kernels. Trains on the training data (labels needed).",
+                                          quantizationAwareTrainingParams(), convAndLinear,
+                                          /*needsCalibration=*/true, runQuantizationAwareTraining)));
+  techniques_.push_back(available("fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
+                                  "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 "
+                                  "through relu/add/pool; calibrated on "
+                                  "sample data.",
+                                  graphModeQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
+                                  runGraphModeQuantization));
+  techniques_.push_back(
+      notYetBuilt("mixed", "mixed_precision_quantization", "Mixed-precision quantization",
+                  "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",
+                  {{"bits_weights", ParamType::Int, "8", 2, 16, {}, "Weight bits."},
+                   {"bits_activations", ParamType::Int, "8", 2, 16, {}, "Activation bits."}},
+                  convAndLinear));
   techniques_.push_back(trainer(available(
       "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
-      "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, then "
+      "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, "
+      "then "
       "quantizes to int8. Trains on the training data (labels needed).",
       pruningQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runPruningQuantization)));
   techniques_.push_back(trainer(available(
       "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
       "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "
       "Works on unlabelled data (teacher only).",
-      distillationQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runDistillationQuantization)));
+      distillationQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
+      runDistillationQuantization)));
 }
 
 const TechniqueRegistry& TechniqueRegistry::instance() {
@@ -134,11 +148,13 @@ ParamValues TechniqueRegistry::resolveParams(const std::string& technique, const
   const TechniqueDescriptor& d = find(technique);
   ParamValues resolved;
   for (const auto& [key, value] : given) {
-    const auto spec = std::find_if(d.params.begin(), d.params.end(), [&](const ParamSpec& p) { return p.name == key; });
+    const auto spec =
+        std::find_if(d.params.begin(), d.params.end(), [&](const ParamSpec& p) { return p.name == key; });
     if (spec == d.params.end()) {
       std::string names;
       for (const auto& p : d.params) names += (names.empty() ? "" : ", ") + p.name;
-      throw Error("Technique '" + d.name + "' has no parameter '" + key + "'.", "Its parameters: " + names + ".");
+      throw Error("Technique '" + d.name + "' has no parameter '" + key + "'.",
+                  "Its parameters: " + names + ".");
     }
     const std::string where = "Parameter " + key + "=" + value + " of '" + d.name + "'";
     double number = 0;

@@ -79,9 +79,11 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     matched[best] = true;
     LayerQuantization& layer = report[best];
     layer.quantized = true;
-    layer.packedAs = (packed.owner.empty() ? "" : packed.owner + ".") + packed.name.substr(0, packed.name.rfind('.'));
+    layer.packedAs =
+        (packed.owner.empty() ? "" : packed.owner + ".") + packed.name.substr(0, packed.name.rfind('.'));
     layer.scheme = describeQuantizedTensor(packed.tensor);
-    layer.weightSqnrDb = signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
+    layer.weightSqnrDb =
+        signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));
     layer.hasWeightSqnr = true;
     const torch::Tensor floats = floatWeights[best].tensor.detach().to(torch::kFloat).flatten();
     layer.histogramMin = floats.min().item<double>();
@@ -89,8 +91,10 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     if (layer.histogramMax > layer.histogramMin) {
       constexpr int64_t kBins = 60;
       auto counts = [&](const torch::Tensor& t) {
-        const torch::Tensor h = torch::histc(t.flatten().to(torch::kFloat), kBins, layer.histogramMin, layer.histogramMax)
-                                    .to(torch::kLong).contiguous();
+        const torch::Tensor h =
+            torch::histc(t.flatten().to(torch::kFloat), kBins, layer.histogramMin, layer.histogramMax)
+                .to(torch::kLong)
+                .contiguous();
         return std::vector<int64_t>(h.data_ptr<int64_t>(), h.data_ptr<int64_t>() + kBins);
       };
       layer.floatHistogram = counts(floats);
@@ -105,8 +109,9 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     for (const auto& [tensor, op] : floatInUse) {
       if (tensor.sizes() == floatWeights[i].tensor.sizes() && torch::equal(tensor, floatWeights[i].tensor)) {
         report[i].quantized = false;
-        report[i].scheme = "runs float: an int8 copy exists (" + report[i].scheme + ") but the graph computes " +
-                           op + " with the float weight, as in TransformerEncoderLayer's fused inference path";
+        report[i].scheme = "runs float: an int8 copy exists (" + report[i].scheme +
+                           ") but the graph computes " + op +
+                           " with the float weight, as in TransformerEncoderLayer's fused inference path";
         break;
       }
     }
@@ -115,10 +120,12 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     report[i].layer = floatWeights[i].owner.empty() ? "(root)" : floatWeights[i].owner;
     report[i].opKind = floatWeights[i].ownerType;
     if (matched[i]) continue;
-    const bool targeted = std::find(targetTypes.begin(), targetTypes.end(), report[i].opKind) != targetTypes.end();
-    report[i].scheme = targeted ? "stays float: the graph pass did not reach this layer (e.g. used in a branch "
-                                  "or a loop, or called through a method other than forward)"
-                                : "stays float: this technique does not quantize " + report[i].opKind + " layers";
+    const bool targeted =
+        std::find(targetTypes.begin(), targetTypes.end(), report[i].opKind) != targetTypes.end();
+    report[i].scheme = targeted
+                           ? "stays float: the graph pass did not reach this layer (e.g. used in a branch "
+                             "or a loop, or called through a method other than forward)"
+                           : "stays float: this technique does not quantize " + report[i].opKind + " layers";
   }
   return report;
 }

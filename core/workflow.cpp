@@ -64,17 +64,19 @@ QuantizationOutcome prepare_model_for_quantization(const Model& model, const std
 }
 
 RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
-                                const ParamValues& kwargs, const RunOptions& options, const Progress& progress,
-                                std::optional<Model>* quantizedModel) {
+                                const ParamValues& kwargs, const RunOptions& options,
+                                const Progress& progress, std::optional<Model>* quantizedModel) {
   configureRuntime(options.benchmark.threads);
   const InputSpec spec = model.requireInputSpec();
   test_data.checkFits(model);
 
   const bool trains = TechniqueRegistry::instance().find(technique).trains;
   if (trains && !options.calibrationData) {
-    throw Error("'" + technique + "' trains the model and needs training data separate from the test data; none "
-                "was given.",
-                "Choose training data (e.g. digits:train): a model trained on its test data would score too well.");
+    throw Error(
+        "'" + technique +
+            "' trains the model and needs training data separate from the test data; none "
+            "was given.",
+        "Choose training data (e.g. digits:train): a model trained on its test data would score too well.");
   }
   // Training dominates a training technique's run: it gets most of the progress bar.
   const double quantizeShare = trains ? 0.8 : 0.2;
@@ -84,7 +86,9 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
       progress.part(0.0, quantizeShare), options.models);
   RunResult result = describeOutcome(outcome);
   // The rest of the bar: evaluation, sizes, benchmarks and profile, at the fractions they always had.
-  const auto at = [quantizeShare](double f) { return quantizeShare + (f - 0.2) / 0.8 * (1.0 - quantizeShare); };
+  const auto at = [quantizeShare](double f) {
+    return quantizeShare + (f - 0.2) / 0.8 * (1.0 - quantizeShare);
+  };
   result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // The benchmark must use the thread count asked for, and the engine the technique packed weights for.
   result.runtime = configureRuntime(options.benchmark.threads);
@@ -92,7 +96,8 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   result.runtime = currentRuntimeInfo();
 
   const Matrix reference = runModel(model, test_data, options.evalBatchSize, progress.part(at(0.2), at(0.3)));
-  const Matrix candidate = runModel(outcome.model, test_data, options.evalBatchSize, progress.part(at(0.3), at(0.4)));
+  const Matrix candidate =
+      runModel(outcome.model, test_data, options.evalBatchSize, progress.part(at(0.3), at(0.4)));
   if (test_data.info().labelled) {
     result.originalAccuracy = computeAccuracy(reference, test_data.labels());
     result.quantizedAccuracy = computeAccuracy(candidate, test_data.labels());
@@ -102,8 +107,8 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   result.sizes = compare_model_sizes(model, outcome.model);
 
   const InputSpec benchSpec = spec.withBatch(options.benchmarkBatch);
-  result.originalLatency =
-      benchmark_inference_speed(model, benchSpec, options.benchmarkRuns, options.benchmark, progress.part(at(0.42), at(0.71)));
+  result.originalLatency = benchmark_inference_speed(model, benchSpec, options.benchmarkRuns,
+                                                     options.benchmark, progress.part(at(0.42), at(0.71)));
   result.quantizedLatency = benchmark_inference_speed(outcome.model, benchSpec, options.benchmarkRuns,
                                                       options.benchmark, progress.part(at(0.71), at(0.97)));
   progress.update("Profiling operators of the quantized model", at(0.97));
@@ -113,8 +118,9 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   result.datasetName = test_data.info().name;
   result.datasetSize = test_data.info().size;
   if (!options.calibrationData && TechniqueRegistry::instance().find(technique).needsCalibration) {
-    result.notes.push_back("Calibrated on the test data itself (no separate calibration data was given): the "
-                           "accuracy shown may be slightly optimistic.");
+    result.notes.push_back(
+        "Calibrated on the test data itself (no separate calibration data was given): the "
+        "accuracy shown may be slightly optimistic.");
   }
   for (const auto& warning : result.runtime.warnings) result.notes.push_back("Warning: " + warning);
   result.finishedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();

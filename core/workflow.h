@@ -55,9 +55,11 @@ struct RunResult {
 RunResult describeOutcome(const QuantizationOutcome& outcome);
 
 // Runs `model` over the data set in batches; rows are samples, columns the flattened first output.
-Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize = 64, const Progress& progress = {});
+Matrix runModel(const Model& model, const Dataset& data, int64_t batchSize = 64,
+                const Progress& progress = {});
 
-QuantizationOutcome prepare_model_for_quantization(const Model& model, const std::string& technique = "dynamic",
+QuantizationOutcome prepare_model_for_quantization(const Model& model,
+                                                   const std::string& technique = "dynamic",
                                                    const ParamValues& kwargs = {},
                                                    const Dataset* calibrationData = nullptr,
                                                    const Progress& progress = {},
@@ -67,6 +69,7 @@ QuantizationOutcome prepare_model_for_quantization(const Model& model, const std
 // quantized model is returned through `quantizedModel` when the caller wants to save it.
 RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
                                 const ParamValues& kwargs = {}, const RunOptions& options = {},
-                                const Progress& progress = {}, std::optional<Model>* quantizedModel = nullptr);
+                                const Progress& progress = {},
+                                std::optional<Model>* quantizedModel = nullptr);
 
 }  // namespace quantscope

@@ -21,7 +21,8 @@ class TestBadInputs : public QObject {
     QTest::newRow("missing") << "no_such_model.pt" << QStringList{"does not exist"};
     QTest::newRow("empty") << "empty.pt" << QStringList{"is empty", "torch.jit.save"};
     QTest::newRow("truncated") << "truncated.pt" << QStringList{"damaged or truncated"};
-    QTest::newRow("state_dict") << "state_dict.pt" << QStringList{"torch.save", "state_dict", "torch.jit.script"};
+    QTest::newRow("state_dict") << "state_dict.pt"
+                                << QStringList{"torch.save", "state_dict", "torch.jit.script"};
     QTest::newRow("eager pickle") << "eager_model.pt" << QStringList{"torch.save", "no TorchScript code"};
     QTest::newRow("legacy pickle") << "legacy_pickle.pt" << QStringList{"legacy format", "torch.jit.save"};
     QTest::newRow("onnx") << "mlp.onnx" << QStringList{"ONNX", "torch.jit.save"};
@@ -52,10 +53,13 @@ class TestBadInputs : public QObject {
   }
   void badDataFiles() {
     expectError([] { Dataset::load(DataSource{fixture("nothing_here.csv")}); }, {"does not exist"});
-    expectError([] { Dataset::load(DataSource{fixture("bad_value.csv")}); }, {"line 3", "'oops' is not a number"});
+    expectError([] { Dataset::load(DataSource{fixture("bad_value.csv")}); },
+                {"line 3", "'oops' is not a number"});
     expectError([] { Dataset::load(DataSource{fixture("not_a_dict.pt")}); }, {"no 'x' tensor", "torch.save"});
-    expectError([] { Dataset::load(DataSource{fixture("state_dict.pt")}); }, {"OrderedDict", "torch.save({'x'"});
-    expectError([] { Dataset::load(DataSource{fixture("one_entry_dict.pt")}); }, {"one-entry dict", "torch.save(inputs"});
+    expectError([] { Dataset::load(DataSource{fixture("state_dict.pt")}); },
+                {"OrderedDict", "torch.save({'x'"});
+    expectError([] { Dataset::load(DataSource{fixture("one_entry_dict.pt")}); },
+                {"one-entry dict", "torch.save(inputs"});
     expectError([] { Dataset::load(DataSource{fixture("empty_images")}, InputSpec::parse("1x1x8x8")); },
                 {"no class sub-folders"});
     expectError([] { Dataset::load(DataSource{fixture("random.bin")}); }, {"does not read"});
@@ -71,15 +75,18 @@ class TestBadInputs : public QObject {
     }
     // The training techniques are built: without training data they say what they need.
     expectError([&] { QuantizationTechniques::quantization_aware_training(model); }, {"needs training data"});
-    expectError([&] { AdvancedQuantizationTechniques::pruning_aware_quantization(model); }, {"needs training data"});
+    expectError([&] { AdvancedQuantizationTechniques::pruning_aware_quantization(model); },
+                {"needs training data"});
   }
   void modelWithNothingToQuantize() {
     const Model convOnly = Model::load(fixture("conv_only.pt"));
-    expectError([&] { QuantizationTechniques::dynamic_quantization(convOnly); }, {"no Linear layer", "nothing was written"});
+    expectError([&] { QuantizationTechniques::dynamic_quantization(convOnly); },
+                {"no Linear layer", "nothing was written"});
   }
   void float16NeedsFbgemm() {
     const Model model = Model::load(fixture("mlp.pt"));
-    expectError([&] { QuantizationTechniques::dynamic_quantization(model, "float16"); }, {"float16", "FBGEMM", "qint8"});
+    expectError([&] { QuantizationTechniques::dynamic_quantization(model, "float16"); },
+                {"float16", "FBGEMM", "qint8"});
   }
   void cancelledRunStopsAndKeepsNothing() {
     const Model model = Model::load(fixture("mlp.pt"));
@@ -88,14 +95,19 @@ class TestBadInputs : public QObject {
     Progress progress;
     progress.cancelFlag = &cancel;
     std::optional<Model> quantized;
-    QVERIFY_THROWS_EXCEPTION(CancelledError, quantize_and_evaluate(model, data, "dynamic", {}, {}, progress, &quantized));
+    QVERIFY_THROWS_EXCEPTION(CancelledError,
+                             quantize_and_evaluate(model, data, "dynamic", {}, {}, progress, &quantized));
     QVERIFY(!quantized.has_value());
   }
   void neverOverwritesTheOriginal() {
     const QString copy = QDir::temp().filePath("quantscope_original.pt");
     QFile::remove(copy);
     QVERIFY(QFile::copy(QString::fromStdString(fixture("mlp.pt")), copy));
-    const QByteArray before = [&] { QFile f(copy); f.open(QIODevice::ReadOnly); return f.readAll(); }();
+    const QByteArray before = [&] {
+      QFile f(copy);
+      f.open(QIODevice::ReadOnly);
+      return f.readAll();
+    }();
     const Model model = Model::load(copy.toStdString());
     const auto outcome = QuantizationTechniques::dynamic_quantization(model);
     expectError([&] { outcome.model.save(copy.toStdString()); }, {"Refusing to overwrite"});

@@ -24,7 +24,8 @@ CliRun cli(const QStringList& args) {
   process.start(qEnvironmentVariable("QUANTSCOPE_CLI"), args);
   process.waitForFinished(300000);
   return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2,
-          QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+          QString::fromUtf8(process.readAllStandardOutput()),
+          QString::fromUtf8(process.readAllStandardError())};
 }
 
 QJsonObject json(const CliRun& run) {
@@ -44,10 +45,12 @@ class TestCli : public QObject {
   void helpListsCommandsAndGeneratedTechniqueParameters() {
     const CliRun top = cli({"--help"});
     QCOMPARE(top.exitCode, 0);
-    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare"}) QVERIFY(top.out.contains(command));
+    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare"})
+      QVERIFY(top.out.contains(command));
     const CliRun quantize = cli({"quantize", "--help"});
     QCOMPARE(quantize.exitCode, 0);
-    for (const char* text : {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "[not available yet]"}) {
+    for (const char* text :
+         {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "[not available yet]"}) {
       QVERIFY2(quantize.out.contains(text), text);
     }
   }
@@ -61,7 +64,8 @@ class TestCli : public QObject {
   void quantizeWritesAFileAndNeverTheInput() {
     const QString out = QDir::temp().filePath("quantscope_cli_q.pt");
     QFile::remove(out);
-    const CliRun run = cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--param", "qconfig=qnnpack", "-o", out, "--json"});
+    const CliRun run = cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--param", "qconfig=qnnpack",
+                            "-o", out, "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
     QVERIFY(QFile::exists(out));
     const QJsonObject o = json(run);
@@ -75,12 +79,14 @@ class TestCli : public QObject {
   }
   void quantizeAndEvaluateOnData() {
     const QString out = QDir::temp().filePath("quantscope_cli_q2.pt");
-    const CliRun run = cli({"quantize", f("mlp.pt"), "-o", out, "--data", f("mlp_data.pt"), "--runs", "5", "--json"});
+    const CliRun run =
+        cli({"quantize", f("mlp.pt"), "-o", out, "--data", f("mlp_data.pt"), "--runs", "5", "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
     const QJsonObject o = json(run);
     QVERIFY(o.value("fidelity").toObject().value("sqnr_db").toDouble() > 30.0);
     QCOMPARE(o.value("quantized_latency").toObject().value("runs").toInt(), 5);
-    const CliRun evaluate = cli({"evaluate", out, "--data", f("mlp_data.pt"), "--reference", f("mlp.pt"), "--json"});
+    const CliRun evaluate =
+        cli({"evaluate", out, "--data", f("mlp_data.pt"), "--reference", f("mlp.pt"), "--json"});
     QVERIFY2(evaluate.exitCode == 0, qPrintable(evaluate.err));
     QVERIFY(json(evaluate).value("fidelity").toObject().value("top1_agreement").toDouble() > 0.9);
     const CliRun compare = cli({"compare", f("mlp.pt"), out, "--json"});
@@ -141,7 +147,8 @@ class TestCli : public QObject {
     QVERIFY2(wrongTechnique.err.contains("has no parameter 'student'"), qPrintable(wrongTechnique.err));
   }
   void benchJson() {
-    const CliRun run = cli({"bench", f("cnn_scripted.pt"), "--runs", "20", "--batch", "4", "--threads", "1", "--json"});
+    const CliRun run =
+        cli({"bench", f("cnn_scripted.pt"), "--runs", "20", "--batch", "4", "--threads", "1", "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
     const QJsonObject latency = json(run).value("latency").toObject();
     QCOMPARE(latency.value("runs").toInt(), 20);

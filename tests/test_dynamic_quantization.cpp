@@ -19,8 +19,8 @@ RunResult evaluate(const std::string& model, const std::string& data, const Para
   RunOptions options;
   options.benchmarkRuns = 5;
   options.benchmark.warmupRuns = 1;
-  return quantize_and_evaluate(Model::load(fixture(model)), Dataset::load(DataSource{fixture(data)}), "dynamic",
-                               params, options);
+  return quantize_and_evaluate(Model::load(fixture(model)), Dataset::load(DataSource{fixture(data)}),
+                               "dynamic", params, options);
 }
 
 }  // namespace
@@ -66,14 +66,19 @@ class TestDynamicQuantization : public QObject {
     // fbgemm/x86 quantize activations to 7 bits (reduce_range); qnnpack/onednn use 8: less noise.
     const double fbgemm = evaluate("mlp.pt", "mlp_data.pt", {{"qconfig", "fbgemm"}}).fidelity.sqnrDb;
     const double qnnpack = evaluate("mlp.pt", "mlp_data.pt", {{"qconfig", "qnnpack"}}).fidelity.sqnrDb;
-    QVERIFY2(qnnpack > fbgemm + 1.0, qPrintable(QString("qnnpack %1 dB, fbgemm %2 dB").arg(qnnpack).arg(fbgemm)));
+    QVERIFY2(qnnpack > fbgemm + 1.0,
+             qPrintable(QString("qnnpack %1 dB, fbgemm %2 dB").arg(qnnpack).arg(fbgemm)));
   }
   void recurrentLayersRunOnQuantizedRnnKernels_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("layerName");
     QTest::addColumn<QString>("kernel");
-    QTest::newRow("LSTM") << "lstm.pt" << "lstm" << "aten::quantized_lstm";
-    QTest::newRow("2-layer GRU") << "gru.pt" << "gru" << "aten::quantized_gru";
+    QTest::newRow("LSTM") << "lstm.pt"
+                          << "lstm"
+                          << "aten::quantized_lstm";
+    QTest::newRow("2-layer GRU") << "gru.pt"
+                                 << "gru"
+                                 << "aten::quantized_gru";
   }
   void recurrentLayersRunOnQuantizedRnnKernels() {
     QFETCH(QString, file);
@@ -91,16 +96,19 @@ class TestDynamicQuantization : public QObject {
     // int8 weights are counted in the sizes, and the outputs stay close to the float model's.
     QVERIFY(measureModelSize(outcome.model).parameterBytesByDtype.at("qint8") > 0);
     const Dataset sequences = Dataset::load(DataSource{fixture("sequences.pt")});
-    const FidelityMetrics f = computeFidelity(runModel(original, sequences, 30), runModel(outcome.model, sequences, 30));
+    const FidelityMetrics f =
+        computeFidelity(runModel(original, sequences, 30), runModel(outcome.model, sequences, 30));
     QVERIFY2(f.sqnrDb > 25.0, qPrintable(QString::number(f.sqnrDb)));
     // Saved and reloaded, it runs the same.
     const QString path = QDir::temp().filePath("quantscope_rnn_" + file);
     outcome.model.save(path.toStdString());
-    QCOMPARE(runModel(Model::load(path.toStdString()), sequences, 30).values, runModel(outcome.model, sequences, 30).values);
+    QCOMPARE(runModel(Model::load(path.toStdString()), sequences, 30).values,
+             runModel(outcome.model, sequences, 30).values);
     QFile::remove(path);
   }
   void transformerReportsWhatReallyRunsInt8() {
-    const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(Model::load(fixture("transformer.pt")));
+    const QuantizationOutcome outcome =
+        QuantizationTechniques::dynamic_quantization(Model::load(fixture("transformer.pt")));
     QVERIFY(layer(outcome.layers, "head").quantized);
     // LibTorch's fused encoder path keeps using the float linear1/linear2 weights at inference.
     for (const char* name : {"encoder.linear1", "encoder.linear2"}) {
@@ -121,7 +129,8 @@ class TestDynamicQuantization : public QObject {
     QVERIFY(info.quantized);
     QCOMPARE(info.quantizedEngine, bestQuantizedEngine());
     // Freezing renamed the weights; the archive's record gives the original layer name back.
-    const auto fc = std::find_if(info.layers.begin(), info.layers.end(), [](const LayerInfo& l) { return l.name == "fc"; });
+    const auto fc = std::find_if(info.layers.begin(), info.layers.end(),
+                                 [](const LayerInfo& l) { return l.name == "fc"; });
     QVERIFY(fc != info.layers.end());
     QCOMPARE(fc->type, std::string("QuantizedLinear"));
     QCOMPARE(fc->dtype, std::string("qint8"));
@@ -135,7 +144,8 @@ class TestDynamicQuantization : public QObject {
     RunOptions options;
     options.benchmarkRuns = 5;
     const Model model = Model::load(builtinDigitsModelPath());
-    const RunResult r = quantize_and_evaluate(model, Dataset::load(DataSource{"digits:test"}), "dynamic", {}, options);
+    const RunResult r =
+        quantize_and_evaluate(model, Dataset::load(DataSource{"digits:test"}), "dynamic", {}, options);
     QVERIFY(r.originalAccuracy.top1 >= 0.97);  // the shipped model's promise
     QVERIFY(r.quantizedAccuracy.top1 >= r.originalAccuracy.top1 - 0.01);
     QVERIFY(r.fidelity.top1Agreement >= 0.99);

@@ -43,7 +43,9 @@ bool waitIdle(MainWindow& window, int timeoutMs = 120000) {
   return !window.controller().busy();
 }
 
-void setSpin(MainWindow& window, const char* name, int value) { window.findChild<QSpinBox*>(name)->setValue(value); }
+void setSpin(MainWindow& window, const char* name, int value) {
+  window.findChild<QSpinBox*>(name)->setValue(value);
+}
 
 QByteArray head(const QString& path, int n) {
   QFile f(path);
@@ -104,16 +106,19 @@ class TestMainWindow : public QObject {
       QVERIFY(runBars);
       QCOMPARE(runBars->dataCount(), 1);
     }
-    auto bar = [&](ChartPanel::Chart c) { return qobject_cast<QCPBars*>(charts.plot(c)->plottable(1))->data()->at(0)->value; };
+    auto bar = [&](ChartPanel::Chart c) {
+      return qobject_cast<QCPBars*>(charts.plot(c)->plottable(1))->data()->at(0)->value;
+    };
     QCOMPARE(bar(ChartPanel::Size), r.sizes.quantized.serializedBytes / 1024.0);
     QCOMPARE(bar(ChartPanel::Accuracy), r.quantizedAccuracy.top1 * 100);
     QCOMPARE(bar(ChartPanel::Latency), r.quantizedLatency.medianMs);
     QVERIFY(qobject_cast<QCPErrorBars*>(charts.plot(ChartPanel::Latency)->plottable(2)));  // p10-p90 whiskers
     for (auto chart : {ChartPanel::AccuracyVsSize, ChartPanel::AccuracyVsLatency}) {
-      QCOMPARE(charts.plot(chart)->graph(0)->dataCount(), 2);  // fp32 and the run
+      QCOMPARE(charts.plot(chart)->graph(0)->dataCount(), 2);   // fp32 and the run
       QVERIFY(charts.plot(chart)->graph(1)->dataCount() >= 1);  // the Pareto front
     }
-    QCOMPARE(qobject_cast<QCPBars*>(charts.plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(), 2);  // fc1, fc2
+    QCOMPARE(qobject_cast<QCPBars*>(charts.plot(ChartPanel::LayerSqnr)->plottable(0))->dataCount(),
+             2);  // fc1, fc2
     QCOMPARE(charts.plot(ChartPanel::WeightHistogram)->graph(0)->dataCount(), 60);
     // The Ops tab: dynamic quantization runs the Linear layers int8 and the convolutions in float.
     auto* ops = window().findChild<QTableWidget*>("opsTable");
@@ -132,7 +137,8 @@ class TestMainWindow : public QObject {
     QCOMPARE(qobject_cast<QCPBars*>(window().charts().plot(ChartPanel::Size)->plottable(1))->dataCount(), 2);
   }
   void exportsAreValidFiles() {
-    const QString png = dir_.filePath("size.png"), jpg = dir_.filePath("size.jpg"), pdf = dir_.filePath("size.pdf");
+    const QString png = dir_.filePath("size.png"), jpg = dir_.filePath("size.jpg"),
+                  pdf = dir_.filePath("size.pdf");
     window().exportChartTo(ChartPanel::Size, png, 1200, 800);
     window().exportChartTo(ChartPanel::Latency, jpg, 800, 600);
     window().exportChartTo(ChartPanel::AccuracyVsSize, pdf, 1200, 800);
@@ -199,7 +205,8 @@ class TestMainWindow : public QObject {
     QVERIFY(waitIdle(reopened));
     QVERIFY2(reopened.errorText().isEmpty(), qPrintable(reopened.errorText()));
     QCOMPARE(reopened.runs().rowCount(), window().runs().rowCount());
-    for (int c = 0; c < RunsModel::ColumnCount; ++c) QCOMPARE(reopened.runs().cellText(1, c), window().runs().cellText(1, c));
+    for (int c = 0; c < RunsModel::ColumnCount; ++c)
+      QCOMPARE(reopened.runs().cellText(1, c), window().runs().cellText(1, c));
     QCOMPARE(reopened.charts().plot(ChartPanel::LayerSqnr)->plottableCount(), 1);
     QVERIFY(reopened.model().has_value());
     reopened.openProject(QString::fromStdString(test::fixture("features.csv")));
@@ -237,8 +244,10 @@ class TestMainWindow : public QObject {
     QVERIFY(waitIdle(own));
     QVERIFY(own.errorText().contains("does not store its input shape"));
     own.selectTechnique("fx");
-    own.findChild<DataSourceWidget*>("testData")->setSource(QString::fromStdString(test::fixture("mlp_data.pt")));
-    own.findChild<DataSourceWidget*>("calibrationData")->setSource(QString::fromStdString(test::fixture("mlp_unlabelled.pt")));
+    own.findChild<DataSourceWidget*>("testData")
+        ->setSource(QString::fromStdString(test::fixture("mlp_data.pt")));
+    own.findChild<DataSourceWidget*>("calibrationData")
+        ->setSource(QString::fromStdString(test::fixture("mlp_unlabelled.pt")));
     setSpin(own, "benchRuns", 5);
     own.runSelectedTechnique();
     QVERIFY(own.errorText().contains("Enter the model's input shape"));  // nothing started without it
@@ -561,7 +570,8 @@ class TestMainWindow : public QObject {
     clock.start();
     bool sawLivePoints = false;
     while (window().controller().busy() && clock.elapsed() < 120000) {
-      sawLivePoints |= window().charts().liveTraining() && plot->graphCount() > 0 && plot->graph(0)->dataCount() > 0;
+      sawLivePoints |=
+          window().charts().liveTraining() && plot->graphCount() > 0 && plot->graph(0)->dataCount() > 0;
       QTest::qWait(10);
     }
     QVERIFY(waitIdle(window()));

@@ -15,10 +15,12 @@ class TestMetrics : public QObject {
   Q_OBJECT
  private slots:
   void accuracyTop1AndTop5() {
-    // 3 samples, 6 classes. Row 0: label 2 is the argmax. Row 1: label 0 ranks 3rd. Row 2: label 5 ranks last.
-    const Matrix logits{3, 6, {0.1f, 0.2f, 0.9f, 0.0f, 0.0f, 0.0f,
-                               0.5f, 0.9f, 0.1f, 0.8f, 0.2f, 0.3f,
-                               0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 0.1f}};
+    // 3 samples, 6 classes. Row 0: label 2 is the argmax. Row 1: label 0 ranks 3rd. Row 2: label 5 ranks
+    // last.
+    const Matrix logits{3,
+                        6,
+                        {0.1f, 0.2f, 0.9f, 0.0f, 0.0f, 0.0f, 0.5f, 0.9f, 0.1f, 0.8f, 0.2f, 0.3f, 0.6f, 0.5f,
+                         0.4f, 0.3f, 0.2f, 0.1f}};
     const AccuracyMetrics a = computeAccuracy(logits, {2, 0, 5});
     QVERIFY(a.available);
     QCOMPARE(a.samples, 3);
@@ -46,7 +48,11 @@ class TestMetrics : public QObject {
     QVERIFY(std::isinf(computeFidelity(Matrix{1, 2, {1, 2}}, Matrix{1, 2, {1, 2}}).sqnrDb));
   }
   void fidelityShapeMismatchIsAnError() {
-    test::expectError([] { computeFidelity(Matrix{1, 2, {1, 2}}, Matrix{1, 3, {1, 2, 3}}); }, {"do not match"});
+    test::expectError(
+        [] {
+          computeFidelity(Matrix{1, 2, {1, 2}}, Matrix{1, 3, {1, 2, 3}});
+        },
+        {"do not match"});
   }
   void percentilesMatchNumpy() {
     // numpy.percentile([1,2,3,4,10], q) with linear interpolation: 50 -> 3, 90 -> 7.6, 10 -> 1.4
@@ -88,9 +94,21 @@ class TestMetrics : public QObject {
   }
   void registryRejectsBadParameters() {
     const auto& registry = TechniqueRegistry::instance();
-    test::expectError([&] { registry.resolveParams("dynamic", {{"dtype", "int4"}}); }, {"dtype", "qint8", "float16"});
-    test::expectError([&] { registry.resolveParams("dynamic", {{"colour", "red"}}); }, {"no parameter 'colour'", "dtype"});
-    test::expectError([&] { registry.resolveParams("pruning", {{"pruning_rate", "1.5"}}); }, {"out of range"});
+    test::expectError(
+        [&] {
+          registry.resolveParams("dynamic", {{"dtype", "int4"}});
+        },
+        {"dtype", "qint8", "float16"});
+    test::expectError(
+        [&] {
+          registry.resolveParams("dynamic", {{"colour", "red"}});
+        },
+        {"no parameter 'colour'", "dtype"});
+    test::expectError(
+        [&] {
+          registry.resolveParams("pruning", {{"pruning_rate", "1.5"}});
+        },
+        {"out of range"});
     test::expectError([&] { registry.resolveParams("mixed", {{"bits_weights", "4.5"}}); }, {"whole number"});
     test::expectError([&] { registry.find("magic"); }, {"Unknown technique", "dynamic"});
     test::expectError([] { parseParamAssignment("dtype"); }, {"key=value"});

@@ -16,7 +16,8 @@ class TestModelInspection : public QObject {
  private slots:
   void parameterCountsAndLayersMatchPython_data() {
     QTest::addColumn<QString>("file");
-    for (const char* f : {"mlp.pt", "cnn_scripted.pt", "cnn_traced.pt", "lstm.pt", "transformer.pt", "mobilenet_v2.pt"}) {
+    for (const char* f :
+         {"mlp.pt", "cnn_scripted.pt", "cnn_traced.pt", "lstm.pt", "transformer.pt", "mobilenet_v2.pt"}) {
       QTest::newRow(f) << f;
     }
   }
@@ -41,7 +42,8 @@ class TestModelInspection : public QObject {
   }
   void layerDetails() {
     const ModelInfo info = Model::load(fixture("cnn_scripted.pt")).inspect();
-    const auto conv1 = std::find_if(info.layers.begin(), info.layers.end(), [](const LayerInfo& l) { return l.name == "conv1"; });
+    const auto conv1 = std::find_if(info.layers.begin(), info.layers.end(),
+                                    [](const LayerInfo& l) { return l.name == "conv1"; });
     QVERIFY(conv1 != info.layers.end());
     QCOMPARE(conv1->type, std::string("Conv2d"));
     QCOMPARE(conv1->parameterCount, 8 * 3 * 3 * 3 + 8);

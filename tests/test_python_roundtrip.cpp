@@ -21,19 +21,43 @@ class TestPythonRoundTrip : public QObject {
     QTest::addColumn<QString>("model");
     QTest::addColumn<QString>("data");
     QTest::addColumn<QString>("technique");
-    QTest::newRow("dynamic, scripted MLP") << "mlp.pt" << "mlp_data.pt" << "dynamic";
-    QTest::newRow("dynamic, scripted CNN") << "cnn_scripted.pt" << "" << "dynamic";
-    QTest::newRow("dynamic, traced CNN") << "cnn_traced.pt" << "" << "dynamic";
-    QTest::newRow("dynamic, LSTM") << "lstm.pt" << "" << "dynamic";
-    QTest::newRow("dynamic, GRU") << "gru.pt" << "" << "dynamic";
-    QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt" << "" << "fx";
-    QTest::newRow("fx, traced CNN") << "cnn_traced.pt" << "" << "fx";
-    QTest::newRow("static, scripted CNN") << "cnn_scripted.pt" << "" << "static";
-    QTest::newRow("fx, MLP") << "mlp.pt" << "mlp_data.pt" << "fx";
+    QTest::newRow("dynamic, scripted MLP") << "mlp.pt"
+                                           << "mlp_data.pt"
+                                           << "dynamic";
+    QTest::newRow("dynamic, scripted CNN") << "cnn_scripted.pt"
+                                           << ""
+                                           << "dynamic";
+    QTest::newRow("dynamic, traced CNN") << "cnn_traced.pt"
+                                         << ""
+                                         << "dynamic";
+    QTest::newRow("dynamic, LSTM") << "lstm.pt"
+                                   << ""
+                                   << "dynamic";
+    QTest::newRow("dynamic, GRU") << "gru.pt"
+                                  << ""
+                                  << "dynamic";
+    QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt"
+                                      << ""
+                                      << "fx";
+    QTest::newRow("fx, traced CNN") << "cnn_traced.pt"
+                                    << ""
+                                    << "fx";
+    QTest::newRow("static, scripted CNN") << "cnn_scripted.pt"
+                                          << ""
+                                          << "static";
+    QTest::newRow("fx, MLP") << "mlp.pt"
+                             << "mlp_data.pt"
+                             << "fx";
     // The training techniques, on the digits demo they train on (one short epoch each).
-    QTest::newRow("qat, digits CNN") << "digits_cnn.pt" << "" << "qat";
-    QTest::newRow("pruning (channels), digits CNN") << "digits_cnn.pt" << "" << "pruning";
-    QTest::newRow("distillation, digits student") << "digits_cnn.pt" << "" << "distillation";
+    QTest::newRow("qat, digits CNN") << "digits_cnn.pt"
+                                     << ""
+                                     << "qat";
+    QTest::newRow("pruning (channels), digits CNN") << "digits_cnn.pt"
+                                                    << ""
+                                                    << "pruning";
+    QTest::newRow("distillation, digits student") << "digits_cnn.pt"
+                                                  << ""
+                                                  << "distillation";
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
@@ -45,9 +69,12 @@ class TestPythonRoundTrip : public QObject {
         digits ? "digits:train" : fixture(model.startsWith("cnn") ? "cnn_calibration.pt" : "mlp_data.pt")});
     ParamValues params;
     if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
-    if (technique == "pruning") params = {{"finetune_epochs", "1"}, {"train_samples", "320"}, {"structure", "channels"}};
+    if (technique == "pruning")
+      params = {{"finetune_epochs", "1"}, {"train_samples", "320"}, {"structure", "channels"}};
     if (technique == "distillation") {
-      params = {{"epochs", "1"}, {"train_samples", "320"}, {"student", resourcesDirectory() + "/digits_student.pt"}};
+      params = {{"epochs", "1"},
+                {"train_samples", "320"},
+                {"student", resourcesDirectory() + "/digits_student.pt"}};
     }
     const QuantizationOutcome outcome =
         prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);
@@ -61,18 +88,21 @@ class TestPythonRoundTrip : public QObject {
     QString dataFile = QString::fromStdString(fixture(data.toStdString()));
     if (data.isEmpty()) {
       dataFile = dir + "/inputs_" + model;
-      const QString shape = QString::fromStdString(original.inputSpec()->withBatch(6).shapeString()).replace('x', ',');
+      const QString shape =
+          QString::fromStdString(original.inputSpec()->withBatch(6).shapeString()).replace('x', ',');
       QProcess make;
-      make.start(qEnvironmentVariable("QUANTSCOPE_PYTHON"),
-                 {"-c", "import torch,sys; torch.manual_seed(1); torch.save(torch.randn(" + shape + "), sys.argv[1])",
-                  dataFile});
+      make.start(
+          qEnvironmentVariable("QUANTSCOPE_PYTHON"),
+          {"-c",
+           "import torch,sys; torch.manual_seed(1); torch.save(torch.randn(" + shape + "), sys.argv[1])",
+           dataFile});
       QVERIFY(make.waitForFinished(120000) && make.exitCode() == 0);
     }
     const QString outputs = dir + "/out_" + model + ".txt";
     QProcess python;
     python.start(qEnvironmentVariable("QUANTSCOPE_PYTHON"),
-                 {qEnvironmentVariable("QUANTSCOPE_TESTS_SOURCE") + "/fixtures/run_in_pytorch.py", saved, dataFile,
-                  outputs, QString::fromStdString(bestQuantizedEngine())});
+                 {qEnvironmentVariable("QUANTSCOPE_TESTS_SOURCE") + "/fixtures/run_in_pytorch.py", saved,
+                  dataFile, outputs, QString::fromStdString(bestQuantizedEngine())});
     QVERIFY(python.waitForFinished(120000));
     QVERIFY2(python.exitCode() == 0, python.readAllStandardError().constData());
 
@@ -95,7 +125,9 @@ class TestPythonRoundTrip : public QObject {
       exact += diff <= 1e-5 ? 1 : 0;
     }
     const QString detail = QString("max |PyTorch - QuantScope| = %1, %2 of %3 within 1e-5")
-                               .arg(maxDiff).arg(exact).arg(theirs.size());
+                               .arg(maxDiff)
+                               .arg(exact)
+                               .arg(theirs.size());
     if (technique == "dynamic") {
       // Same kernels, but dynamic quantization picks activation scales at run time: a one-ulp difference in
       // the float ops before it (thread scheduling, BLAS path) can move a value across a rounding step.

@@ -59,7 +59,8 @@ class TestStaticQuantization : public QObject {
     QCOMPARE(count(run.ops, "quantized::linear"), 1);
     QCOMPARE(count(run.ops, "aten::quantize_per_tensor"), 1);  // only at the input border
     QCOMPARE(count(run.ops, "aten::dequantize"), 1);           // only at the output border
-    QCOMPARE(count(run.ops, "aten::batch_norm") + count(run.ops, "aten::conv2d") + count(run.ops, "aten::add"), 0);
+    QCOMPARE(
+        count(run.ops, "aten::batch_norm") + count(run.ops, "aten::conv2d") + count(run.ops, "aten::add"), 0);
     const RunResult& r = run.result;
     QVERIFY2(r.originalAccuracy.top1 - r.quantizedAccuracy.top1 <= 0.005,
              qPrintable(QString("%1 -> %2").arg(r.originalAccuracy.top1).arg(r.quantizedAccuracy.top1)));
@@ -80,18 +81,22 @@ class TestStaticQuantization : public QObject {
       QVERIFY2(l.hasOutputSqnr && l.outputSqnrDb > 20.0 && l.outputSqnrDb < 80.0, name);
       QVERIFY(QString::fromStdString(l.scheme).contains("output QUInt8 scale"));
     }
-    QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme).contains("per-channel symmetric, 16 scales"));
+    QVERIFY(QString::fromStdString(layer(run.layers, "conv1").scheme)
+                .contains("per-channel symmetric, 16 scales"));
   }
   void savedInt8ModelListsOriginalLayers() {
     const Model digits = Model::load(builtinDigitsModelPath());
     const Dataset calibration = Dataset::load(DataSource{"digits:train"});
-    const QuantizationOutcome q = QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &calibration);
+    const QuantizationOutcome q =
+        QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &calibration);
     const QString path = QDir::temp().filePath("quantscope_fx_digits.pt");
     q.model.save(path.toStdString());
     std::vector<std::string> names;
-    for (const auto& l : Model::load(path.toStdString()).inspect().layers) names.push_back(l.name + ":" + l.type);
-    QCOMPARE(names, (std::vector<std::string>{"conv1:QuantizedConv2d", "conv2:QuantizedConv2d", "conv3:QuantizedConv2d",
-                                              "fc1:QuantizedLinear", "fc2:QuantizedLinear"}));
+    for (const auto& l : Model::load(path.toStdString()).inspect().layers)
+      names.push_back(l.name + ":" + l.type);
+    QCOMPARE(names, (std::vector<std::string>{"conv1:QuantizedConv2d", "conv2:QuantizedConv2d",
+                                              "conv3:QuantizedConv2d", "fc1:QuantizedLinear",
+                                              "fc2:QuantizedLinear"}));
     QFile::remove(path);
   }
   void staticKeepsEagerSemantics() {
@@ -99,13 +104,15 @@ class TestStaticQuantization : public QObject {
     // Each Conv/Linear is int8 inside quantize/dequantize borders; the residual add stays float.
     QVERIFY(count(run.ops, "quantized::conv2d_relu") + count(run.ops, "quantized::conv2d") == 3);
     QCOMPARE(count(run.ops, "aten::add"), 1);
-    QVERIFY(std::any_of(run.result.quantizedOps.ops.begin(), run.result.quantizedOps.ops.end(),
-                        [](const OpTime& o) { return o.op == "aten::add" && o.precision == OpPrecision::Float; }));
+    QVERIFY(std::any_of(
+        run.result.quantizedOps.ops.begin(), run.result.quantizedOps.ops.end(),
+        [](const OpTime& o) { return o.op == "aten::add" && o.precision == OpPrecision::Float; }));
     QVERIFY(count(run.ops, "aten::quantize_per_tensor") >= 2);
     QVERIFY(count(run.ops, "aten::dequantize") >= 2);
     const RunResult& r = run.result;
     QVERIFY(r.originalAccuracy.top1 - r.quantizedAccuracy.top1 <= 0.01);
-    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"}) QVERIFY(layer(run.layers, name).quantized);
+    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"})
+      QVERIFY(layer(run.layers, name).quantized);
   }
   void recipePicksWeightGranularity() {
     const DigitsRun qnnpack = runOnDigits("fx", {{"qconfig", "qnnpack"}});
@@ -115,7 +122,8 @@ class TestStaticQuantization : public QObject {
   }
   void everyObserverCalibrates_data() {
     QTest::addColumn<QString>("observer");
-    for (const char* o : {"minmax", "moving_average_minmax", "histogram", "percentile"}) QTest::newRow(o) << o;
+    for (const char* o : {"minmax", "moving_average_minmax", "histogram", "percentile"})
+      QTest::newRow(o) << o;
   }
   void everyObserverCalibrates() {
     QFETCH(QString, observer);
@@ -123,7 +131,8 @@ class TestStaticQuantization : public QObject {
     QVERIFY2(run.result.fidelity.sqnrDb > 20.0, qPrintable(QString::number(run.result.fidelity.sqnrDb)));
     QVERIFY(run.result.quantizedAccuracy.top1 >= 0.97);
     bool named = false;
-    for (const auto& note : run.result.notes) named |= note.find(observer.toStdString() + " activation observers") != std::string::npos;
+    for (const auto& note : run.result.notes)
+      named |= note.find(observer.toStdString() + " activation observers") != std::string::npos;
     QVERIFY(named);
   }
   void qnnpackEngineRunsToo() {
@@ -145,12 +154,14 @@ class TestStaticQuantization : public QObject {
       q.model.checkInput(InputSpec::parse("8x3x224x224"));
     } catch (const Error& e) {
       const QString message = QString::fromStdString(e.fullMessage());
-      for (const char* part : {"failed on the onednn engine", "quantized::", "on an input of shape", "engine=qnnpack"}) {
+      for (const char* part :
+           {"failed on the onednn engine", "quantized::", "on an input of shape", "engine=qnnpack"}) {
         QVERIFY2(message.contains(part), qPrintable(message));
       }
     }
     const QuantizationOutcome q = prepare_model_for_quantization(
-        mobilenet, "fx", {{"engine", "qnnpack"}, {"qconfig", "qnnpack"}, {"calib_samples", "8"}}, &calibration);
+        mobilenet, "fx", {{"engine", "qnnpack"}, {"qconfig", "qnnpack"}, {"calib_samples", "8"}},
+        &calibration);
     QCOMPARE(q.engine, std::string("qnnpack"));
     q.model.checkInput(InputSpec::parse("1x3x224x224"));
     q.model.checkInput(InputSpec::parse("8x3x224x224"));
@@ -161,7 +172,8 @@ class TestStaticQuantization : public QObject {
     const Dataset calibration = Dataset::load(DataSource{fixture("cnn_calibration.pt")});
     for (const char* file : {"cnn_scripted.pt", "cnn_traced.pt"}) {
       const Model model = Model::load(fixture(file));
-      const QuantizationOutcome q = QuantizationTechniques::fx_graph_mode_quantization(model, "2x3x16x16", "fbgemm", &calibration);
+      const QuantizationOutcome q =
+          QuantizationTechniques::fx_graph_mode_quantization(model, "2x3x16x16", "fbgemm", &calibration);
       const auto ops = q.model.graphOperators();
       QVERIFY(count(ops, "quantized::conv2d_relu") >= 1);
       QVERIFY(count(ops, "quantized::linear") == 1);
@@ -174,24 +186,27 @@ class TestStaticQuantization : public QObject {
     const Model digits = Model::load(builtinDigitsModelPath());
     expectError([&] { QuantizationTechniques::static_quantization(digits); }, {"needs calibration data"});
     const Dataset rgb = Dataset::load(DataSource{fixture("rgb_8x8.pt")});
-    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &rgb); }, {"does not fit"});
+    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &rgb); },
+                {"does not fit"});
     expectError([] { Dataset::load(DataSource{fixture("header_only.csv")}); }, {"no rows"});
     const Model noWeights = Model::load(fixture("no_weights.pt"));
     const Dataset features = Dataset::load(DataSource{fixture("mlp_unlabelled.pt")});
-    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(noWeights, "", "fbgemm", &features); },
-                {"no layer"});
+    expectError(
+        [&] { QuantizationTechniques::fx_graph_mode_quantization(noWeights, "", "fbgemm", &features); },
+        {"no layer"});
     expectError([&] { QuantizationTechniques::static_quantization(noWeights, "fbgemm", &features); },
                 {"no Conv or Linear"});
-    expectError([&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "1x3x8x8", "fbgemm", &rgb); },
-                {"rejected an input of shape 1x3x8x8"});
+    expectError(
+        [&] { QuantizationTechniques::fx_graph_mode_quantization(digits, "1x3x8x8", "fbgemm", &rgb); },
+        {"rejected an input of shape 1x3x8x8"});
   }
   void cliWritesNothingOnError() {
     const QString out = QDir::temp().filePath("quantscope_static_nothing.pt");
     QFile::remove(out);
     QProcess cli;
-    cli.start(qEnvironmentVariable("QUANTSCOPE_CLI"), {"quantize", QString::fromStdString(fixture("no_weights.pt")),
-                                                       "--technique", "fx", "--calib-data",
-                                                       QString::fromStdString(fixture("mlp_unlabelled.pt")), "-o", out});
+    cli.start(qEnvironmentVariable("QUANTSCOPE_CLI"),
+              {"quantize", QString::fromStdString(fixture("no_weights.pt")), "--technique", "fx",
+               "--calib-data", QString::fromStdString(fixture("mlp_unlabelled.pt")), "-o", out});
     QVERIFY(cli.waitForFinished(120000));
     QCOMPARE(cli.exitCode(), 1);
     QVERIFY(QString(cli.readAllStandardError()).contains("no layer"));

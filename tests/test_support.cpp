@@ -12,7 +12,9 @@ QString fixturesDir() {
   return dir;
 }
 
-std::string fixture(const std::string& name) { return (fixturesDir() + "/" + QString::fromStdString(name)).toStdString(); }
+std::string fixture(const std::string& name) {
+  return (fixturesDir() + "/" + QString::fromStdString(name)).toStdString();
+}
 
 QJsonObject fixtureFacts(const QString& model) {
   QFile file(fixturesDir() + "/facts.json");

@@ -5,11 +5,11 @@
 
 #include <QtTest>
 
+#include "core/dataset.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/model.h"
-#include "core/dataset.h"
 #include "core/pruning/channel_removal.h"
 #include "core/pruning/pruning_masks.h"
 #include "core/quant/fake_quant.h"
@@ -35,7 +35,8 @@ class TestTrainingInternals : public QObject {
  private Q_SLOTS:
   void activationFakeQuantMatchesPyTorch() {
     const torch::jit::Module reference = torch::jit::load(fixture("fake_quant_reference.pt"));
-    torch::jit::Module observer = makeFakeQuantObserver(/*isWeight=*/false, /*perChannel=*/false, /*reduceRange=*/true);
+    torch::jit::Module observer =
+        makeFakeQuantObserver(/*isWeight=*/false, /*perChannel=*/false, /*reduceRange=*/true);
     observer.train();
     QCOMPARE(observer.attr("quant_max").toInt(), int64_t{127});  // PyTorch's reduce_range: 0..127
     for (int k = 0; k < 3; ++k) {
@@ -54,7 +55,8 @@ class TestTrainingInternals : public QObject {
 
   void perChannelWeightFakeQuantMatchesPyTorch() {
     const torch::jit::Module reference = torch::jit::load(fixture("fake_quant_reference.pt"));
-    torch::jit::Module observer = makeFakeQuantObserver(/*isWeight=*/true, /*perChannel=*/true, /*reduceRange=*/false);
+    torch::jit::Module observer =
+        makeFakeQuantObserver(/*isWeight=*/true, /*perChannel=*/true, /*reduceRange=*/false);
     observer.train();
     torch::Tensor w = buffer(reference, "w").clone().requires_grad_(true);
     const torch::Tensor out = observer.forward({w}).toTensor();
@@ -66,7 +68,8 @@ class TestTrainingInternals : public QObject {
 
   void removingPrunedChannelsKeepsTheOutputs() {
     const Model model = Model::load(builtinDigitsModelPath());
-    torch::jit::Module observed = insertFakeQuant(foldedFloatCopy(model.impl().module), qconfigRecipe("fbgemm"));
+    torch::jit::Module observed =
+        insertFakeQuant(foldedFloatCopy(model.impl().module), qconfigRecipe("fbgemm"));
     observed.eval();
     const Dataset data = Dataset::load(DataSource{"digits:train"}).head(64);
     const torch::Tensor inputs = data.impl().inputs;
@@ -94,7 +97,8 @@ class TestTrainingInternals : public QObject {
       torch::NoGradGuard noGrad;
       masked = observed.forward({inputs}).toTensor();
     }
-    for (const auto& layer : masks.layers()) removeChannels(plans.at(layer.name), masks.prunedChannels(layer));
+    for (const auto& layer : masks.layers())
+      removeChannels(plans.at(layer.name), masks.prunedChannels(layer));
     torch::jit::Module conv1 = observed.attr("conv1").toModule(), fc1 = observed.attr("fc1").toModule();
     torch::jit::Module conv2 = observed.attr("conv2").toModule(), fc2 = observed.attr("fc2").toModule();
     QVERIFY(conv1.attr("weight").toTensor().sizes() == at::IntArrayRef({8, 1, 3, 3}));

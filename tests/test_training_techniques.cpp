@@ -53,8 +53,8 @@ class TestTrainingTechniques : public QObject {
   Model teacher_ = Model::load(builtinDigitsModelPath());
   Dataset train_ = Dataset::load(DataSource{"digits:train"});
 
-  QuantizationOutcome run(const std::string& technique, const ParamValues& params, const Dataset* data = nullptr,
-                          const Progress& progress = {}) {
+  QuantizationOutcome run(const std::string& technique, const ParamValues& params,
+                          const Dataset* data = nullptr, const Progress& progress = {}) {
     return prepare_model_for_quantization(teacher_, technique, params, data ? data : &train_, progress);
   }
 
@@ -93,7 +93,8 @@ class TestTrainingTechniques : public QObject {
     }
     QCOMPARE(epochs, 2);
     QCOMPARE(steps, 2 * ((480 - 48 + 31) / 32));  // 10 % held out for validation, batches of 32
-    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"}) QVERIFY(layer(outcome.layers, name).quantized);
+    for (const char* name : {"conv1", "conv2", "conv3", "fc1", "fc2"})
+      QVERIFY(layer(outcome.layers, name).quantized);
   }
 
   void trainingIsDeterministic() {
@@ -105,7 +106,8 @@ class TestTrainingTechniques : public QObject {
     const Matrix a = runModel(first.model, train_), b = runModel(second.model, train_);
     QVERIFY(a.values == b.values);
     QCOMPARE(first.trainingCurve.size(), second.trainingCurve.size());
-    for (size_t i = 0; i < first.trainingCurve.size(); ++i) QCOMPARE(first.trainingCurve[i].loss, second.trainingCurve[i].loss);
+    for (size_t i = 0; i < first.trainingCurve.size(); ++i)
+      QCOMPARE(first.trainingCurve[i].loss, second.trainingCurve[i].loss);
     const QuantizationOutcome otherSeed = run("qat", with(params, {{"seed", "8"}}));
     QVERIFY(otherSeed.trainingCurve[0].loss != first.trainingCurve[0].loss);
   }
@@ -153,7 +155,8 @@ class TestTrainingTechniques : public QObject {
   }
 
   void noTrainingDataIsRefused() {
-    expectError([&] { prepare_model_for_quantization(teacher_, "qat", kQuick, nullptr); }, {"needs training data"});
+    expectError([&] { prepare_model_for_quantization(teacher_, "qat", kQuick, nullptr); },
+                {"needs training data"});
   }
 
   void unstructuredPruningKeepsZerosThroughFineTuningAndInt8() {
@@ -173,7 +176,8 @@ class TestTrainingTechniques : public QObject {
   }
 
   void channelPruningRemovesChannelsWhereTheNextLayerAllows() {
-    const QuantizationOutcome outcome = run("pruning", with(kQuickPruning, {{"structure", "channels"}, {"scope", "layer"}}));
+    const QuantizationOutcome outcome =
+        run("pruning", with(kQuickPruning, {{"structure", "channels"}, {"scope", "layer"}}));
     QCOMPARE(layer(outcome.layers, "conv1").channelsRemoved, int64_t{8});
     QCOMPARE(layer(outcome.layers, "fc1").channelsRemoved, int64_t{64});
     QCOMPARE(layer(outcome.layers, "conv3").channelsRemoved, int64_t{0});
@@ -186,27 +190,37 @@ class TestTrainingTechniques : public QObject {
 
   void distillationComparesWithAndWithoutAndRejectsAMismatchedStudent() {
     const std::string student = resourcesDirectory() + "/digits_student.pt";
-    const QuantizationOutcome outcome = run("distillation", with(kQuick, {{"student", student}, {"epochs", "2"}}));
+    const QuantizationOutcome outcome =
+        run("distillation", with(kQuick, {{"student", student}, {"epochs", "2"}}));
     std::set<std::string> series;
     for (const auto& p : outcome.trainingCurve) series.insert(p.series);
     QVERIFY((series == std::set<std::string>{"with distillation", "without distillation"}));
-    for (const char* name : {"with distillation: int8 validation top-1", "without distillation: int8 validation top-1",
-                             "with distillation: int8 agreement with teacher", "teacher fp32 validation top-1"}) {
+    for (const char* name :
+         {"with distillation: int8 validation top-1", "without distillation: int8 validation top-1",
+          "with distillation: int8 agreement with teacher", "teacher fp32 validation top-1"}) {
       const double value = figure(outcome, name).value;
       QVERIFY2(value > 10 && value <= 100, name);
     }
     // The student is the small model, not the teacher: its int8 archive is far smaller.
     QVERIFY(outcome.model.serialize().size() * 4 < teacher_.serialize().size());
-    expectError([&] { run("distillation", with(kQuick, {{"student", fixture("student_5_classes.pt")}})); },
-                {"student's output shape", "does not match the teacher's"});
-    expectError([&] { run("distillation", with(kQuick, {{"student", "/no/such/student.pt"}})); },
-                {"does not exist"});
+    expectError(
+        [&] {
+          run("distillation", with(kQuick, {{"student", fixture("student_5_classes.pt")}}));
+        },
+        {"student's output shape", "does not match the teacher's"});
+    expectError(
+        [&] {
+          run("distillation", with(kQuick, {{"student", "/no/such/student.pt"}}));
+        },
+        {"does not exist"});
   }
 
   void theDocumentedApiRunsAllThree() {
-    const QuantizationOutcome qat = QuantizationTechniques::quantization_aware_training(teacher_, "qnnpack", &train_);
+    const QuantizationOutcome qat =
+        QuantizationTechniques::quantization_aware_training(teacher_, "qnnpack", &train_);
     QCOMPARE(qat.recipe, std::string("qnnpack"));
-    const QuantizationOutcome pruned = AdvancedQuantizationTechniques::pruning_aware_quantization(teacher_, 0.3, &train_);
+    const QuantizationOutcome pruned =
+        AdvancedQuantizationTechniques::pruning_aware_quantization(teacher_, 0.3, &train_);
     QVERIFY(std::abs(figure(pruned, "weights pruned (fp32)").value - 30.0) < 1.0);
     const Model student = Model::load(resourcesDirectory() + "/digits_student.pt");
     const QuantizationOutcome kd =

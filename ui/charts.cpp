@@ -152,7 +152,7 @@ struct CategoryBars {
 
 // Bars for "fp32" followed by one bar per run; returns both so callers can add whiskers.
 CategoryBars categoryBars(QCustomPlot* plot, const std::vector<RunEntry>& runs, double original,
-                      const std::function<double(const RunEntry&)>& value, const QString& yLabel) {
+                          const std::function<double(const RunEntry&)>& value, const QString& yLabel) {
   QVector<double> ticks{1};
   QVector<QString> labels{"fp32"};
   QVector<double> values{original};
@@ -256,7 +256,8 @@ void ChartPanel::showRuns(const std::vector<RunEntry>& runs, int detailRun, cons
   drawLatency(runs);
   drawTradeoff(AccuracyVsSize, runs, true);
   drawTradeoff(AccuracyVsLatency, runs, false);
-  const RunEntry* detail = detailRun >= 0 && detailRun < int(runs.size()) ? &runs[size_t(detailRun)] : nullptr;
+  const RunEntry* detail =
+      detailRun >= 0 && detailRun < int(runs.size()) ? &runs[size_t(detailRun)] : nullptr;
   drawLayerSqnr(detail);
   drawHistogram(detail, histogramLayer);
   if (live_)
@@ -274,10 +275,13 @@ void ChartPanel::drawSize(const std::vector<RunEntry>& runs) {
   if (runs.empty()) return;
   const double original = runs.front().result.sizes.original.serializedBytes / 1024.0;
   double top = original;
-  categoryBars(plot, runs, original, [&](const RunEntry& r) {
-    top = std::max(top, r.result.sizes.quantized.serializedBytes / 1024.0);
-    return r.result.sizes.quantized.serializedBytes / 1024.0;
-  }, "archive size (KiB)");
+  categoryBars(
+      plot, runs, original,
+      [&](const RunEntry& r) {
+        top = std::max(top, r.result.sizes.quantized.serializedBytes / 1024.0);
+        return r.result.sizes.quantized.serializedBytes / 1024.0;
+      },
+      "archive size (KiB)");
   fitY(plot, 0, top);
 }
 
@@ -287,12 +291,15 @@ void ChartPanel::drawAccuracy(const std::vector<RunEntry>& runs) {
   if (runs.empty() || !runs.front().result.originalAccuracy.available) return;
   const double original = runs.front().result.originalAccuracy.top1 * 100;
   double low = original, high = original;
-  categoryBars(plot, runs, original, [&](const RunEntry& r) {
-    const double v = r.result.quantizedAccuracy.top1 * 100;
-    low = std::min(low, v);
-    high = std::max(high, v);
-    return v;
-  }, "top-1 accuracy (%)");
+  categoryBars(
+      plot, runs, original,
+      [&](const RunEntry& r) {
+        const double v = r.result.quantizedAccuracy.top1 * 100;
+        low = std::min(low, v);
+        high = std::max(high, v);
+        return v;
+      },
+      "top-1 accuracy (%)");
   auto* line = new QCPItemStraightLine(plot);
   line->point1->setCoords(0, original);
   line->point2->setCoords(1, original);
@@ -307,10 +314,13 @@ void ChartPanel::drawLatency(const std::vector<RunEntry>& runs) {
   if (runs.empty()) return;
   const LatencyStats& original = runs.front().result.originalLatency;
   double top = original.p90Ms;
-  const CategoryBars bars = categoryBars(plot, runs, original.medianMs, [&](const RunEntry& r) {
-    top = std::max(top, r.result.quantizedLatency.p90Ms);
-    return r.result.quantizedLatency.medianMs;
-  }, "median latency (ms), whiskers p10-p90");
+  const CategoryBars bars = categoryBars(
+      plot, runs, original.medianMs,
+      [&](const RunEntry& r) {
+        top = std::max(top, r.result.quantizedLatency.p90Ms);
+        return r.result.quantizedLatency.medianMs;
+      },
+      "median latency (ms), whiskers p10-p90");
   auto whiskers = [&](QCPBars* target, const std::vector<const LatencyStats*>& stats) {
     auto* errors = new QCPErrorBars(plot->xAxis, plot->yAxis);
     errors->removeFromLegend();
@@ -334,7 +344,9 @@ void ChartPanel::drawTradeoff(Chart chart, const std::vector<RunEntry>& runs, bo
   reset(plot);
   if (runs.empty()) return;
   const bool useAccuracy = runs.front().result.originalAccuracy.available;
-  auto quality = [&](const AccuracyMetrics& a, double agreement) { return (useAccuracy ? a.top1 : agreement) * 100; };
+  auto quality = [&](const AccuracyMetrics& a, double agreement) {
+    return (useAccuracy ? a.top1 : agreement) * 100;
+  };
   std::vector<TradeoffPoint> points;
   QVector<double> xs, ys;
   QStringList labels;
@@ -343,8 +355,9 @@ void ChartPanel::drawTradeoff(Chart chart, const std::vector<RunEntry>& runs, bo
                     quality(first.originalAccuracy, 1.0)});
   labels << "fp32";
   for (const auto& r : runs) {
-    points.push_back({bySize ? r.result.sizes.quantized.serializedBytes / 1024.0 : r.result.quantizedLatency.medianMs,
-                      quality(r.result.quantizedAccuracy, r.result.fidelity.top1Agreement)});
+    points.push_back(
+        {bySize ? r.result.sizes.quantized.serializedBytes / 1024.0 : r.result.quantizedLatency.medianMs,
+         quality(r.result.quantizedAccuracy, r.result.fidelity.top1Agreement)});
     labels << r.label();
   }
   for (const auto& p : points) {
@@ -462,7 +475,8 @@ void ChartPanel::drawHistogram(const RunEntry* run, const QString& layerName) {
   q->setPen(QPen(kRunColor, 2));
   q->setData(centers, quantized, true);
   plot->legend->setVisible(true);
-  plot->xAxis->setLabel(QString("weight value, layer %1 (%2)").arg(QString::fromStdString(layer->layer), run->label()));
+  plot->xAxis->setLabel(
+      QString("weight value, layer %1 (%2)").arg(QString::fromStdString(layer->layer), run->label()));
   plot->yAxis->setLabel("count");
   plot->rescaleAxes();
   plot->yAxis->setRangeLower(0);

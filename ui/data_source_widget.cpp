@@ -56,7 +56,8 @@ DataSourceWidget::DataSourceWidget(bool offerSameAsTest, QWidget* parent) : QWid
   connect(kind_, &QComboBox::currentIndexChanged, this, [this] {
     updateEnabled();
     const Kind k = kind();
-    if ((k == Kind::ImageFolder || k == Kind::TensorFile || k == Kind::CsvFile) && path_->text().isEmpty()) browse();
+    if ((k == Kind::ImageFolder || k == Kind::TensorFile || k == Kind::CsvFile) && path_->text().isEmpty())
+      browse();
     Q_EMIT changed();
   });
   connect(browse_, &QPushButton::clicked, this, &DataSourceWidget::browse);
@@ -80,10 +81,17 @@ void DataSourceWidget::updateEnabled() {
 void DataSourceWidget::browse() {
   QString chosen;
   switch (kind()) {
-    case Kind::ImageFolder: chosen = QFileDialog::getExistingDirectory(this, "Image folder"); break;
-    case Kind::TensorFile: chosen = QFileDialog::getOpenFileName(this, "Tensor file", {}, "Tensor files (*.pt *.pth)"); break;
-    case Kind::CsvFile: chosen = QFileDialog::getOpenFileName(this, "CSV file", {}, "CSV files (*.csv)"); break;
-    default: return;
+    case Kind::ImageFolder:
+      chosen = QFileDialog::getExistingDirectory(this, "Image folder");
+      break;
+    case Kind::TensorFile:
+      chosen = QFileDialog::getOpenFileName(this, "Tensor file", {}, "Tensor files (*.pt *.pth)");
+      break;
+    case Kind::CsvFile:
+      chosen = QFileDialog::getOpenFileName(this, "CSV file", {}, "CSV files (*.csv)");
+      break;
+    default:
+      return;
   }
   if (!chosen.isEmpty()) path_->setText(chosen);
 }
@@ -105,10 +113,14 @@ static std::vector<double> numbers(const QString& text, const char* field) {
 
 QString DataSourceWidget::location() const {
   switch (kind()) {
-    case Kind::DigitsTest: return "digits:test";
-    case Kind::DigitsTrain: return "digits:train";
-    case Kind::SameAsTest: return "same-as-test";
-    default: return path_->text();
+    case Kind::DigitsTest:
+      return "digits:test";
+    case Kind::DigitsTrain:
+      return "digits:train";
+    case Kind::SameAsTest:
+      return "same-as-test";
+    default:
+      return path_->text();
   }
 }
 
@@ -119,9 +131,12 @@ void DataSourceWidget::setSource(const QString& location) {
   if (location == "same-as-test") return select(Kind::SameAsTest);
   path_->setText(location);
   const QFileInfo info(location);
-  if (info.isDir()) select(Kind::ImageFolder);
-  else if (info.suffix().toLower() == "csv") select(Kind::CsvFile);
-  else select(Kind::TensorFile);
+  if (info.isDir())
+    select(Kind::ImageFolder);
+  else if (info.suffix().toLower() == "csv")
+    select(Kind::CsvFile);
+  else
+    select(Kind::TensorFile);
 }
 
 DataSource DataSourceWidget::source() const {

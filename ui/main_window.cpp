@@ -66,15 +66,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   const RuntimeInfo runtime = configureRuntime(threads_->value());
   runtimeStatus_ = new QLabel(QString::fromStdString(describe(runtime)));
   runtimeStatus_->setObjectName("runtimeStatus");
-  runtimeStatus_->setToolTip(QString::fromStdString("fp32 BLAS: " + runtime.blasLibrary + "\nquantized engines: ") +
-                             QString::fromStdString([&] {
-                               std::string e;
-                               for (const auto& name : runtime.availableEngines) e += (e.empty() ? "" : ", ") + name;
-                               return e;
-                             }()));
+  runtimeStatus_->setToolTip(
+      QString::fromStdString("fp32 BLAS: " + runtime.blasLibrary + "\nquantized engines: ") +
+      QString::fromStdString([&] {
+        std::string e;
+        for (const auto& name : runtime.availableEngines) e += (e.empty() ? "" : ", ") + name;
+        return e;
+      }()));
   if (runtime.blasIsReference) {
     runtimeStatus_->setStyleSheet("color: #b00020; font-weight: bold;");
-    runtimeStatus_->setText(runtimeStatus_->text() + "  — WARNING: reference BLAS, fp32 timings ~20x too slow");
+    runtimeStatus_->setText(runtimeStatus_->text() +
+                            "  — WARNING: reference BLAS, fp32 timings ~20x too slow");
   }
   statusBar()->addPermanentWidget(runtimeStatus_);
 
@@ -101,7 +103,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   rebuildRecentMenu();
 }
 
-MainWindow::~MainWindow() { controller_->cancel(); controller_->waitForIdle(); }
+MainWindow::~MainWindow() {
+  controller_->cancel();
+  controller_->waitForIdle();
+}
 
 QWidget* MainWindow::buildControls() {
   auto* panel = new QWidget;
@@ -111,7 +116,8 @@ QWidget* MainWindow::buildControls() {
   errorBanner_->setObjectName("errorBanner");
   errorBanner_->setWordWrap(true);
   errorBanner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  errorBanner_->setStyleSheet("background: #fde7e9; color: #8a0014; border: 1px solid #e4a0a8; padding: 6px;");
+  errorBanner_->setStyleSheet(
+      "background: #fde7e9; color: #8a0014; border: 1px solid #e4a0a8; padding: 6px;");
   errorBanner_->hide();
 
   auto* modelBox = new QGroupBox("Model");
@@ -141,7 +147,8 @@ QWidget* MainWindow::buildControls() {
   modelForm->addRow("Input", shapeRow);
   layout->addWidget(modelBox);
   connect(openButton, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, "Open TorchScript model", {}, "TorchScript (*.pt *.pth *.ptl);;All files (*)");
+    const QString path = QFileDialog::getOpenFileName(this, "Open TorchScript model", {},
+                                                      "TorchScript (*.pt *.pth *.ptl);;All files (*)");
     if (!path.isEmpty()) openModel(path);
   });
   connect(demoButton, &QPushButton::clicked, this, &MainWindow::openDemo);
@@ -175,7 +182,8 @@ QWidget* MainWindow::buildControls() {
   techniqueLayout->addWidget(techniqueForm_);
   layout->addWidget(techniqueBox);
   connect(technique_, &QComboBox::currentIndexChanged, this, [this] {
-    techniqueForm_->setTechnique(TechniqueRegistry::instance().find(technique_->currentData().toString().toStdString()));
+    techniqueForm_->setTechnique(
+        TechniqueRegistry::instance().find(technique_->currentData().toString().toStdString()));
     restoreTechniqueParams();
   });
 
@@ -257,7 +265,8 @@ QWidget* MainWindow::buildResults() {
   resultTabs_->addTab(comparison_, "Compare");
   layersTable_ = new QTableWidget(0, 6);
   layersTable_->setObjectName("layersTable");
-  layersTable_->setHorizontalHeaderLabels({"Layer", "Type", "Parameters", "Shapes", "Dtype", "Quantizable by"});
+  layersTable_->setHorizontalHeaderLabels(
+      {"Layer", "Type", "Parameters", "Shapes", "Dtype", "Quantizable by"});
   layersTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   layersTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   resultTabs_->addTab(layersTable_, "Layers");
@@ -319,11 +328,14 @@ QWidget* MainWindow::buildResults() {
     refreshCharts();
   });
   connect(exportChart, &QPushButton::clicked, this, [this, exportWidth, exportHeight] {
-    const QString path = QFileDialog::getSaveFileName(this, "Export chart", "chart.png", "PNG (*.png);;JPEG (*.jpg);;PDF (*.pdf)");
-    if (!path.isEmpty()) exportChartTo(charts_->currentIndex(), path, exportWidth->value(), exportHeight->value());
+    const QString path = QFileDialog::getSaveFileName(this, "Export chart", "chart.png",
+                                                      "PNG (*.png);;JPEG (*.jpg);;PDF (*.pdf)");
+    if (!path.isEmpty())
+      exportChartTo(charts_->currentIndex(), path, exportWidth->value(), exportHeight->value());
   });
   connect(exportReport, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Export report image", "quantscope-report.png", "PNG (*.png)");
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Export report image", "quantscope-report.png", "PNG (*.png)");
     if (!path.isEmpty()) exportReportPng(path);
   });
   return splitter;
@@ -332,35 +344,42 @@ QWidget* MainWindow::buildResults() {
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu("&File");
   file->addAction("&Open model...", QKeySequence::Open, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, "Open TorchScript model", {}, "TorchScript (*.pt *.pth *.ptl);;All files (*)");
+    const QString path = QFileDialog::getOpenFileName(this, "Open TorchScript model", {},
+                                                      "TorchScript (*.pt *.pth *.ptl);;All files (*)");
     if (!path.isEmpty()) openModel(path);
   });
   file->addAction("Open built-in &demo", this, &MainWindow::openDemo);
   recentMenu_ = file->addMenu("Open &recent");
   file->addSeparator();
   file->addAction("Open &project...", this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, "Open project", {}, "QuantScope project (*.qsproj *.json)");
+    const QString path =
+        QFileDialog::getOpenFileName(this, "Open project", {}, "QuantScope project (*.qsproj *.json)");
     if (!path.isEmpty()) openProject(path);
   });
   file->addAction("&Save project...", QKeySequence::Save, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Save project", "session.qsproj", "QuantScope project (*.qsproj)");
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Save project", "session.qsproj", "QuantScope project (*.qsproj)");
     if (!path.isEmpty()) saveProjectTo(path);
   });
   file->addAction("Save quantized model &as...", QKeySequence::SaveAs, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Save quantized model", "model_quantized.pt", "TorchScript (*.pt)");
+    const QString path = QFileDialog::getSaveFileName(this, "Save quantized model", "model_quantized.pt",
+                                                      "TorchScript (*.pt)");
     if (!path.isEmpty()) saveQuantizedModelTo(selectedRunRow(), path);
   });
   file->addSeparator();
   file->addAction("Export report &image...", QKeySequence(Qt::CTRL | Qt::Key_E), this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Export report image", "quantscope-report.png", "PNG (*.png)");
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Export report image", "quantscope-report.png", "PNG (*.png)");
     if (!path.isEmpty()) exportReportPng(path);
   });
   file->addAction("Export report P&DF...", this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Export report PDF", "quantscope-report.pdf", "PDF (*.pdf)");
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Export report PDF", "quantscope-report.pdf", "PDF (*.pdf)");
     if (!path.isEmpty()) exportReportPdf(path);
   });
   file->addAction("Export runs as CS&V / JSON...", this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, "Export runs", "runs.csv", "CSV (*.csv);;JSON (*.json)");
+    const QString path =
+        QFileDialog::getSaveFileName(this, "Export runs", "runs.csv", "CSV (*.csv);;JSON (*.json)");
     if (path.isEmpty()) return;
     try {
       path.endsWith(".json") ? exportRunsJson(*runsModel_, path) : exportRunsCsv(*runsModel_, path);

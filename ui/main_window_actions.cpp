@@ -78,8 +78,10 @@ void MainWindow::showModel(const Model& model, const ModelInfo& info) {
                              .arg(info.quantized ? ", already quantized" : ""));
   modelSummary_->setToolTip(QString::fromStdString(info.path));
   inputShape_->setText(info.inputSpec ? QString::fromStdString(info.inputSpec->shapeString()) : QString());
-  inputDtype_->setCurrentText(info.inputSpec && info.inputSpec->dtype == ElementType::Int64 ? "long" : "float");
-  if (!info.inputSpec) showError("This model does not store its input shape: enter it under Model > Input (batch first).");
+  inputDtype_->setCurrentText(info.inputSpec && info.inputSpec->dtype == ElementType::Int64 ? "long"
+                                                                                            : "float");
+  if (!info.inputSpec)
+    showError("This model does not store its input shape: enter it under Model > Input (batch first).");
   layersTable_->setRowCount(0);
   for (const auto& layer : info.layers) {
     const int row = layersTable_->rowCount();
@@ -88,14 +90,17 @@ void MainWindow::showModel(const Model& model, const ModelInfo& info) {
     for (const auto& t : layer.quantizableBy) {
       by << QString::fromStdString(t) + (TechniqueRegistry::instance().find(t).available ? "" : "*");
     }
-    const QStringList cells{QString::fromStdString(layer.name), QString::fromStdString(layer.type),
+    const QStringList cells{QString::fromStdString(layer.name),
+                            QString::fromStdString(layer.type),
                             QString::number(layer.parameterCount),
                             QString::fromStdString([&] {
                               std::string s;
-                              for (const auto& shape : layer.parameterShapes) s += (s.empty() ? "" : ", ") + shape;
+                              for (const auto& shape : layer.parameterShapes)
+                                s += (s.empty() ? "" : ", ") + shape;
                               return s;
                             }()),
-                            QString::fromStdString(layer.dtype), by.join(" ")};
+                            QString::fromStdString(layer.dtype),
+                            by.join(" ")};
     for (int c = 0; c < cells.size(); ++c) layersTable_->setItem(row, c, new QTableWidgetItem(cells[c]));
   }
   layersTable_->setToolTip("* = technique not available yet");
@@ -113,7 +118,8 @@ bool MainWindow::applyInputSpec() {
     return false;
   }
   try {
-    model_->setInputSpec(InputSpec::parse(inputShape_->text().trimmed().toStdString(), inputDtype_->currentText().toStdString()));
+    model_->setInputSpec(InputSpec::parse(inputShape_->text().trimmed().toStdString(),
+                                          inputDtype_->currentText().toStdString()));
   } catch (const Error& e) {
     showError(QString::fromStdString(e.fullMessage()));
     return false;
@@ -124,7 +130,8 @@ bool MainWindow::applyInputSpec() {
 void MainWindow::selectTechnique(const QString& name) {
   const int index = technique_->findData(name);
   technique_->setCurrentIndex(index < 0 ? 0 : index);
-  techniqueForm_->setTechnique(TechniqueRegistry::instance().find(technique_->currentData().toString().toStdString()));
+  techniqueForm_->setTechnique(
+      TechniqueRegistry::instance().find(technique_->currentData().toString().toStdString()));
   restoreTechniqueParams();
 }
 
@@ -218,11 +225,12 @@ void MainWindow::refreshOps(int row) {
   opsTable_->setRowCount(0);
   if (row < 0 || row >= int(runs.size())) return;
   const OpProfile& profile = runs[size_t(row)].result.quantizedOps;
-  opsSummary_->setText(QString("%1: int8 kernels %2 of the time, float %3, quantize/dequantize %4 (%5 profiled forwards).")
-                           .arg(runs[size_t(row)].label(), QString::fromStdString(formatPercent(profile.int8Share)),
-                                QString::fromStdString(formatPercent(profile.floatShare)),
-                                QString::fromStdString(formatPercent(profile.conversionShare)))
-                           .arg(profile.runs));
+  opsSummary_->setText(
+      QString("%1: int8 kernels %2 of the time, float %3, quantize/dequantize %4 (%5 profiled forwards).")
+          .arg(runs[size_t(row)].label(), QString::fromStdString(formatPercent(profile.int8Share)),
+               QString::fromStdString(formatPercent(profile.floatShare)),
+               QString::fromStdString(formatPercent(profile.conversionShare)))
+          .arg(profile.runs));
   for (const auto& op : profile.ops) {
     const int r = opsTable_->rowCount();
     opsTable_->insertRow(r);
@@ -251,11 +259,13 @@ void MainWindow::refreshComparison() {
   QString text = "Against " + base.label() + ":\n";
   for (size_t i = 1; i < picked.size(); ++i) {
     const RunEntry& other = runs[size_t(picked[i])];
-    text += "  " + other.label() + ": " + QString::fromStdString(describeDelta(base.result, other.result)) + "\n";
+    text +=
+        "  " + other.label() + ": " + QString::fromStdString(describeDelta(base.result, other.result)) + "\n";
   }
   text += "\nEach against its fp32 original:\n";
   for (int row : picked) {
-    text += "  " + runs[size_t(row)].label() + ": " + QString::fromStdString(describeAgainstOriginal(runs[size_t(row)].result)) + "\n";
+    text += "  " + runs[size_t(row)].label() + ": " +
+            QString::fromStdString(describeAgainstOriginal(runs[size_t(row)].result)) + "\n";
   }
   comparison_->setPlainText(text);
   resultTabs_->setTabText(1, QString("Compare (%1)").arg(picked.size()));
@@ -275,7 +285,8 @@ void MainWindow::exportReport(const QString& path, bool pdf) {
   clearError();
   const QString modelName = model_ ? QString::fromStdString(model_->displayName()) : "no model";
   try {
-    pdf ? saveReportPdf(*charts_, *runsModel_, modelName, path) : saveReportPng(*charts_, *runsModel_, modelName, path);
+    pdf ? saveReportPdf(*charts_, *runsModel_, modelName, path)
+        : saveReportPng(*charts_, *runsModel_, modelName, path);
     statusBar()->showMessage("Saved " + path, 5000);
   } catch (const Error& e) {
     showError(QString::fromStdString(e.fullMessage()));
@@ -300,7 +311,9 @@ void MainWindow::saveQuantizedModelTo(int row, const QString& path) {
   const auto& runs = runsModel_->runs();
   if (row < 0 || row >= int(runs.size())) return showError("Select a run whose quantized model to save.");
   if (!runs[size_t(row)].quantizedModel) {
-    return showError(runs[size_t(row)].label() + " was reopened from a project file and has no model in memory; run it again to save its model.");
+    return showError(
+        runs[size_t(row)].label() +
+        " was reopened from a project file and has no model in memory; run it again to save its model.");
   }
   try {
     runs[size_t(row)].quantizedModel->save(path.toStdString());
@@ -377,7 +390,8 @@ void MainWindow::rememberTechniqueParams() {
   QSettings settings;
   settings.setValue("technique/last", QString::fromStdString(techniqueForm_->techniqueName()));
   for (const auto& [key, value] : techniqueForm_->values()) {
-    settings.setValue(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key), QString::fromStdString(value));
+    settings.setValue(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key),
+                      QString::fromStdString(value));
   }
 }
 
@@ -385,7 +399,9 @@ void MainWindow::restoreTechniqueParams() {
   QSettings settings;
   ParamValues values;
   for (const auto& [key, value] : techniqueForm_->values()) {
-    const QString stored = settings.value(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key)).toString();
+    const QString stored =
+        settings.value(QString::fromStdString("params/" + techniqueForm_->techniqueName() + "/" + key))
+            .toString();
     if (!stored.isEmpty()) values[key] = stored.toStdString();
   }
   techniqueForm_->setValues(values);

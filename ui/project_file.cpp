@@ -15,15 +15,20 @@ constexpr int kProjectFormat = 1;
 
 void saveProject(const Project& project, const QString& path) {
   QJsonArray runs;
-  for (const auto& run : project.runs) runs.append(QJsonObject{{"id", run.id}, {"result", toJson(run.result)}});
-  const QJsonObject root{{"quantscope_project", kProjectFormat}, {"model_path", project.modelPath},
-                         {"input_shape", project.inputShape},    {"input_dtype", project.inputDtype},
-                         {"test_data", project.testData},        {"calibration_data", project.calibrationData},
+  for (const auto& run : project.runs)
+    runs.append(QJsonObject{{"id", run.id}, {"result", toJson(run.result)}});
+  const QJsonObject root{{"quantscope_project", kProjectFormat},
+                         {"model_path", project.modelPath},
+                         {"input_shape", project.inputShape},
+                         {"input_dtype", project.inputDtype},
+                         {"test_data", project.testData},
+                         {"calibration_data", project.calibrationData},
                          {"runs", runs}};
   QSaveFile file(path);
   const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Indented);
   if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
-    throw Error("Cannot save the project to '" + path.toStdString() + "': " + file.errorString().toStdString());
+    throw Error("Cannot save the project to '" + path.toStdString() +
+                "': " + file.errorString().toStdString());
   }
 }
 
@@ -33,8 +38,9 @@ Project loadProject(const QString& path) {
   QJsonParseError error{};
   const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &error);
   if (error.error != QJsonParseError::NoError || !doc.object().contains("quantscope_project")) {
-    throw Error("'" + path.toStdString() + "' is not a QuantScope project file" +
-                (error.error != QJsonParseError::NoError ? " (" + error.errorString().toStdString() + ")." : "."));
+    throw Error(
+        "'" + path.toStdString() + "' is not a QuantScope project file" +
+        (error.error != QJsonParseError::NoError ? " (" + error.errorString().toStdString() + ")." : "."));
   }
   const QJsonObject root = doc.object();
   if (root.value("quantscope_project").toInt() > kProjectFormat) {

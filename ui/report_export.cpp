@@ -58,41 +58,46 @@ void drawReport(QPainter& painter, const QRect& area, const ChartPanel& charts, 
   tableFont.setPixelSize(std::max(10, area.width() / 110));
   painter.setFont(tableFont);
   const int rowHeight = tableFont.pixelSize() * 3 / 2;
-  const std::vector<int> columns{RunsModel::Run, RunsModel::Technique, RunsModel::RecipeEngine, RunsModel::Size,
-                                 RunsModel::SizeRatio, RunsModel::Top1, RunsModel::Top1Delta, RunsModel::Sqnr,
-                                 RunsModel::LatencyMedian, RunsModel::Speedup};
+  const std::vector<int> columns{RunsModel::Run,       RunsModel::Technique, RunsModel::RecipeEngine,
+                                 RunsModel::Size,      RunsModel::SizeRatio, RunsModel::Top1,
+                                 RunsModel::Top1Delta, RunsModel::Sqnr,      RunsModel::LatencyMedian,
+                                 RunsModel::Speedup};
   const int columnWidth = (area.width() - 2 * margin) / int(columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
-    painter.drawText(QRect(area.left() + margin + int(c) * columnWidth, y, columnWidth, rowHeight), Qt::AlignLeft,
-                     runs.headerData(columns[c], Qt::Horizontal, Qt::DisplayRole).toString());
+    painter.drawText(QRect(area.left() + margin + int(c) * columnWidth, y, columnWidth, rowHeight),
+                     Qt::AlignLeft, runs.headerData(columns[c], Qt::Horizontal, Qt::DisplayRole).toString());
   }
   y += rowHeight;
   painter.drawLine(area.left() + margin, y, area.right() - margin, y);
   for (int r = 0; r < runs.rowCount(); ++r) {
     for (size_t c = 0; c < columns.size(); ++c) {
-      painter.drawText(QRect(area.left() + margin + int(c) * columnWidth, y, columnWidth, rowHeight), Qt::AlignLeft,
-                       runs.cellText(r, columns[c]));
+      painter.drawText(QRect(area.left() + margin + int(c) * columnWidth, y, columnWidth, rowHeight),
+                       Qt::AlignLeft, runs.cellText(r, columns[c]));
     }
     y += rowHeight;
   }
   for (const auto& run : runs.runs()) {
     painter.drawText(area.left() + margin, y + tableFont.pixelSize(),
-                     run.label() + " vs its fp32 original: " + QString::fromStdString(describeAgainstOriginal(run.result)));
+                     run.label() + " vs its fp32 original: " +
+                         QString::fromStdString(describeAgainstOriginal(run.result)));
     y += rowHeight;
   }
   y += margin / 2;
 
   // The main charts in a 3x2 grid below.
-  const std::vector<ChartPanel::Chart> shown{ChartPanel::Size, ChartPanel::Accuracy, ChartPanel::Latency,
-                                             ChartPanel::AccuracyVsSize, ChartPanel::AccuracyVsLatency,
-                                             ChartPanel::LayerSqnr};
+  const std::vector<ChartPanel::Chart> shown{
+      ChartPanel::Size,           ChartPanel::Accuracy,          ChartPanel::Latency,
+      ChartPanel::AccuracyVsSize, ChartPanel::AccuracyVsLatency, ChartPanel::LayerSqnr};
   const int cellWidth = (area.width() - 2 * margin) / 3;
   const int cellHeight = std::max(100, (area.bottom() - y - margin) / 2);
   for (size_t i = 0; i < shown.size(); ++i) {
-    const QRect cell(area.left() + margin + int(i % 3) * cellWidth, y + int(i / 3) * cellHeight, cellWidth, cellHeight);
+    const QRect cell(area.left() + margin + int(i % 3) * cellWidth, y + int(i / 3) * cellHeight, cellWidth,
+                     cellHeight);
     painter.setFont(tableFont);
-    painter.drawText(cell.adjusted(0, 0, 0, -cell.height() + rowHeight), Qt::AlignCenter, ChartPanel::title(shown[i]));
-    const QPixmap pixmap = charts.plot(shown[i])->toPixmap(cell.width() - 10, cell.height() - rowHeight - 10, 1.0);
+    painter.drawText(cell.adjusted(0, 0, 0, -cell.height() + rowHeight), Qt::AlignCenter,
+                     ChartPanel::title(shown[i]));
+    const QPixmap pixmap =
+        charts.plot(shown[i])->toPixmap(cell.width() - 10, cell.height() - rowHeight - 10, 1.0);
     painter.drawPixmap(cell.left() + 5, cell.top() + rowHeight, pixmap);
   }
 }
@@ -112,7 +117,8 @@ void exportChart(QCustomPlot* plot, const QString& path, int width, int height) 
   });
 }
 
-QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, int width) {
+QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                         int width) {
   const int tableRows = 2 * runs.rowCount() + 2;
   const int height = width * 2 / 3 + tableRows * std::max(10, width / 110) * 3 / 2 + width / 20;
   QImage image(width, height, QImage::Format_RGB32);
@@ -122,7 +128,8 @@ QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const 
   return image;
 }
 
-void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path) {
+void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                   const QString& path) {
   const QImage image = renderReportImage(charts, runs, modelName);
   QByteArray bytes;
   QBuffer buffer(&bytes);
@@ -131,7 +138,8 @@ void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QStrin
   writeAtomically(path, bytes);
 }
 
-void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path) {
+void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                   const QString& path) {
   renderThenMove(path, [&](const QString& file) {
     QPdfWriter writer(file);
     writer.setPageSize(QPageSize(QPageSize::A4));
@@ -148,11 +156,13 @@ void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QStrin
 void exportRunsCsv(const RunsModel& runs, const QString& path) {
   QByteArray csv;
   QStringList header;
-  for (int c = 0; c < runs.columnCount(); ++c) header << runs.headerData(c, Qt::Horizontal, Qt::DisplayRole).toString();
+  for (int c = 0; c < runs.columnCount(); ++c)
+    header << runs.headerData(c, Qt::Horizontal, Qt::DisplayRole).toString();
   csv += header.join(',').toUtf8() + "\n";
   for (int r = 0; r < runs.rowCount(); ++r) {
     QStringList cells;
-    for (int c = 0; c < runs.columnCount(); ++c) cells << "\"" + runs.cellText(r, c).replace('"', "\"\"") + "\"";
+    for (int c = 0; c < runs.columnCount(); ++c)
+      cells << "\"" + runs.cellText(r, c).replace('"', "\"\"") + "\"";
     csv += cells.join(',').toUtf8() + "\n";
   }
   writeAtomically(path, csv);

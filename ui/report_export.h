@@ -14,9 +14,12 @@ namespace quantscope::ui {
 
 // By the file's suffix: .png, .jpg/.jpeg or .pdf. Throws quantscope::Error on failure.
 void exportChart(QCustomPlot* plot, const QString& path, int width, int height);
-QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, int width = 1800);
-void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path);
-void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName, const QString& path);
+QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                         int width = 1800);
+void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                   const QString& path);
+void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
+                   const QString& path);
 void exportRunsCsv(const RunsModel& runs, const QString& path);
 void exportRunsJson(const RunsModel& runs, const QString& path);
 // One row per training point of every run that has a curve: run, technique, series, epoch (from 1), step, end

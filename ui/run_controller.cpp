@@ -35,9 +35,12 @@ Progress RunController::makeProgress() {
     const qint64 now = clock.elapsed();
     if (fraction < 1.0 && now - last->load() < 50) return;
     last->store(now);
-    QMetaObject::invokeMethod(this, [this, s = QString::fromStdString(stage), fraction, now] {
-      Q_EMIT progressChanged(s, fraction, now);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, s = QString::fromStdString(stage), fraction, now] {
+          Q_EMIT progressChanged(s, fraction, now);
+        },
+        Qt::QueuedConnection);
   };
   // Every point is kept (the chart draws them all); the relay decides how often the GUI thread sees them.
   progress.onTrainingPoint = [relay = relay_](const TrainingPoint& point) { relay->push(point); };
@@ -59,13 +62,16 @@ bool RunController::start(std::function<void()> job) {
     try {
       job();
     } catch (const CancelledError&) {
-      QMetaObject::invokeMethod(this, [this] { Q_EMIT cancelled(); }, Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this] { Q_EMIT cancelled(); }, Qt::QueuedConnection);
     } catch (const Error& e) {
-      QMetaObject::invokeMethod(this, [this, m = QString::fromStdString(e.fullMessage())] { Q_EMIT failed(m); },
-                                Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this, m = QString::fromStdString(e.fullMessage())] { Q_EMIT failed(m); },
+          Qt::QueuedConnection);
     } catch (const std::exception& e) {
-      QMetaObject::invokeMethod(this, [this, m = QString("Unexpected error: ") + e.what()] { Q_EMIT failed(m); },
-                                Qt::QueuedConnection);
+      QMetaObject::invokeMethod(
+          this, [this, m = QString("Unexpected error: ") + e.what()] { Q_EMIT failed(m); },
+          Qt::QueuedConnection);
     }
     QMetaObject::invokeMethod(
         this,
@@ -95,8 +101,8 @@ bool RunController::startRun(RunRequest request, int runId) {
     }
     RunEntry entry;
     entry.id = runId;
-    entry.result = quantize_and_evaluate(request.model, test, request.technique, request.params, options, progress,
-                                         &entry.quantizedModel);
+    entry.result = quantize_and_evaluate(request.model, test, request.technique, request.params, options,
+                                         progress, &entry.quantizedModel);
     QMetaObject::invokeMethod(
         this,
         [this, entry] {
@@ -114,7 +120,8 @@ bool RunController::startLoad(const QString& path) {
     if (model.inputSpec()) model.checkInput(*model.inputSpec());
     // Inspection serializes the model to measure it: worker-thread work for large models.
     const ModelInfo info = model.inspect();
-    QMetaObject::invokeMethod(this, [this, model, info] { Q_EMIT modelLoaded(model, info); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, model, info] { Q_EMIT modelLoaded(model, info); }, Qt::QueuedConnection);
   });
 }
 

@@ -18,21 +18,33 @@ QString params(const RunResult& r) {
 QString RunsModel::cellText(int row, int column) const {
   const RunResult& r = runs_[size_t(row)].result;
   switch (column) {
-    case Run: return QString("#%1").arg(runs_[size_t(row)].id);
-    case Technique: return QString::fromStdString(r.technique) + (r.simulated ? " (simulated)" : "");
-    case Params: return params(r);
-    case RecipeEngine: return QString::fromStdString(r.recipe + " on " + r.engine);
-    case Size: return QString::fromStdString(formatBytes(r.sizes.quantized.serializedBytes));
-    case SizeRatio: return QString("%1x").arg(r.sizes.serializedRatio, 0, 'f', 2);
-    case Top1: return r.quantizedAccuracy.available ? QString::fromStdString(formatPercent(r.quantizedAccuracy.top1)) : "-";
+    case Run:
+      return QString("#%1").arg(runs_[size_t(row)].id);
+    case Technique:
+      return QString::fromStdString(r.technique) + (r.simulated ? " (simulated)" : "");
+    case Params:
+      return params(r);
+    case RecipeEngine:
+      return QString::fromStdString(r.recipe + " on " + r.engine);
+    case Size:
+      return QString::fromStdString(formatBytes(r.sizes.quantized.serializedBytes));
+    case SizeRatio:
+      return QString("%1x").arg(r.sizes.serializedRatio, 0, 'f', 2);
+    case Top1:
+      return r.quantizedAccuracy.available ? QString::fromStdString(formatPercent(r.quantizedAccuracy.top1))
+                                           : "-";
     case Top1Delta:
       return r.quantizedAccuracy.available
                  ? QString("%1 pt").arg((r.quantizedAccuracy.top1 - r.originalAccuracy.top1) * 100, 0, 'f', 2)
                  : "-";
-    case Agreement: return QString::fromStdString(formatPercent(r.fidelity.top1Agreement));
-    case Sqnr: return QString::fromStdString(formatSqnr(r.fidelity.sqnrDb));
-    case LatencyMedian: return QString("%1 ms").arg(r.quantizedLatency.medianMs, 0, 'f', 3);
-    case LatencyP90: return QString("%1 ms").arg(r.quantizedLatency.p90Ms, 0, 'f', 3);
+    case Agreement:
+      return QString::fromStdString(formatPercent(r.fidelity.top1Agreement));
+    case Sqnr:
+      return QString::fromStdString(formatSqnr(r.fidelity.sqnrDb));
+    case LatencyMedian:
+      return QString("%1 ms").arg(r.quantizedLatency.medianMs, 0, 'f', 3);
+    case LatencyP90:
+      return QString("%1 ms").arg(r.quantizedLatency.p90Ms, 0, 'f', 3);
     case Speedup:
       return r.quantizedLatency.medianMs > 0
                  ? QString("%1x").arg(r.originalLatency.medianMs / r.quantizedLatency.medianMs, 0, 'f', 2)
@@ -46,10 +58,11 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::DisplayRole) return cellText(index.row(), index.column());
   if (role == Qt::ToolTipRole) {
     const RunResult& r = runs_[size_t(index.row())].result;
-    return QString::fromStdString("Original: " + formatBytes(r.sizes.original.serializedBytes) + ", top-1 " +
-                                  (r.originalAccuracy.available ? formatPercent(r.originalAccuracy.top1) : "-") +
-                                  ", median " + std::to_string(r.originalLatency.medianMs) + " ms\nData: " +
-                                  r.datasetName + " (" + std::to_string(r.datasetSize) + ")");
+    return QString::fromStdString(
+        "Original: " + formatBytes(r.sizes.original.serializedBytes) + ", top-1 " +
+        (r.originalAccuracy.available ? formatPercent(r.originalAccuracy.top1) : "-") + ", median " +
+        std::to_string(r.originalLatency.medianMs) + " ms\nData: " + r.datasetName + " (" +
+        std::to_string(r.datasetSize) + ")");
   }
   if (role == Qt::TextAlignmentRole && index.column() >= Size) return int(Qt::AlignRight | Qt::AlignVCenter);
   return {};
@@ -57,8 +70,9 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Run", "Technique", "Parameters", "Recipe / engine", "Size", "Smaller", "Top-1",
-                                "Δ top-1", "Agreement", "SQNR", "Median", "p90", "Speed-up"};
+  static const char* names[] = {"Run",     "Technique", "Parameters", "Recipe / engine", "Size",
+                                "Smaller", "Top-1",     "Δ top-1",    "Agreement",       "SQNR",
+                                "Median",  "p90",       "Speed-up"};
   return names[section];
 }
 

@@ -10,12 +10,30 @@ namespace quantscope::ui {
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { Run, Technique, Params, RecipeEngine, Size, SizeRatio, Top1, Top1Delta, Agreement, Sqnr,
-                LatencyMedian, LatencyP90, Speedup, ColumnCount };
+  enum Column {
+    Run,
+    Technique,
+    Params,
+    RecipeEngine,
+    Size,
+    SizeRatio,
+    Top1,
+    Top1Delta,
+    Agreement,
+    Sqnr,
+    LatencyMedian,
+    LatencyP90,
+    Speedup,
+    ColumnCount
+  };
   using QAbstractTableModel::QAbstractTableModel;
 
-  int rowCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : int(runs_.size()); }
-  int columnCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : ColumnCount; }
+  int rowCount(const QModelIndex& parent = {}) const override {
+    return parent.isValid() ? 0 : int(runs_.size());
+  }
+  int columnCount(const QModelIndex& parent = {}) const override {
+    return parent.isValid() ? 0 : ColumnCount;
+  }
   QVariant data(const QModelIndex& index, int role) const override;
   QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 

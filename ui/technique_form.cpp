@@ -25,8 +25,8 @@ void TechniqueForm::setTechnique(const TechniqueDescriptor& technique) {
   editors_.clear();
   technique_ = technique.name;
   specs_ = technique.params;
-  summary_ = new QLabel(QString::fromStdString(technique.available ? technique.summary
-                                                                   : technique.summary + "\n" + technique.unavailableReason));
+  summary_ = new QLabel(QString::fromStdString(
+      technique.available ? technique.summary : technique.summary + "\n" + technique.unavailableReason));
   summary_->setWordWrap(true);
   layout_->addRow(summary_);
   for (const ParamSpec& spec : technique.params) {
@@ -102,8 +102,8 @@ void TechniqueForm::setTechnique(const TechniqueDescriptor& technique) {
       }
     }
     editor->setObjectName(QString::fromStdString("param_" + spec.name));
-    editor->setToolTip(QString::fromStdString(spec.help + " (default: " +
-                                              (spec.defaultValue.empty() ? "none" : spec.defaultValue) + ")"));
+    editor->setToolTip(QString::fromStdString(
+        spec.help + " (default: " + (spec.defaultValue.empty() ? "none" : spec.defaultValue) + ")"));
     editor->setEnabled(technique.available);
     layout_->addRow(QString::fromStdString(spec.name), row ? row : editor);
     editors_[spec.name] = editor;
@@ -120,11 +120,16 @@ ParamValues TechniqueForm::values() const {
   for (const ParamSpec& spec : specs_) {
     QWidget* w = editors_.at(spec.name);
     QString text;
-    if (auto* i = qobject_cast<QSpinBox*>(w)) text = QString::number(i->value());
-    else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) text = QString::number(d->value());
-    else if (auto* c = qobject_cast<QComboBox*>(w)) text = c->currentText();
-    else if (auto* b = qobject_cast<QCheckBox*>(w)) text = b->isChecked() ? "true" : "false";
-    else if (auto* l = qobject_cast<QLineEdit*>(w)) text = l->text();
+    if (auto* i = qobject_cast<QSpinBox*>(w))
+      text = QString::number(i->value());
+    else if (auto* d = qobject_cast<QDoubleSpinBox*>(w))
+      text = QString::number(d->value());
+    else if (auto* c = qobject_cast<QComboBox*>(w))
+      text = c->currentText();
+    else if (auto* b = qobject_cast<QCheckBox*>(w))
+      text = b->isChecked() ? "true" : "false";
+    else if (auto* l = qobject_cast<QLineEdit*>(w))
+      text = l->text();
     values[spec.name] = text.toStdString();
   }
   return values;
@@ -134,11 +139,16 @@ void TechniqueForm::setValues(const ParamValues& values) {
   for (const auto& [name, value] : values) {
     QWidget* w = editor(name);
     const QString text = QString::fromStdString(value);
-    if (auto* i = qobject_cast<QSpinBox*>(w)) i->setValue(text.toInt());
-    else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(text.toDouble());
-    else if (auto* c = qobject_cast<QComboBox*>(w)) c->setCurrentText(text);
-    else if (auto* b = qobject_cast<QCheckBox*>(w)) b->setChecked(text == "true");
-    else if (auto* l = qobject_cast<QLineEdit*>(w)) l->setText(text);
+    if (auto* i = qobject_cast<QSpinBox*>(w))
+      i->setValue(text.toInt());
+    else if (auto* d = qobject_cast<QDoubleSpinBox*>(w))
+      d->setValue(text.toDouble());
+    else if (auto* c = qobject_cast<QComboBox*>(w))
+      c->setCurrentText(text);
+    else if (auto* b = qobject_cast<QCheckBox*>(w))
+      b->setChecked(text == "true");
+    else if (auto* l = qobject_cast<QLineEdit*>(w))
+      l->setText(text);
   }
 }
 

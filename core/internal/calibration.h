@@ -14,11 +14,12 @@ namespace quantscope {
 
 enum class ObserverKind { MinMax, MovingAverageMinMax, Histogram, Percentile };
 
-ObserverKind parseObserverKind(const std::string& name);  // minmax, moving_average_minmax, histogram, percentile
+ObserverKind parseObserverKind(
+    const std::string& name);  // minmax, moving_average_minmax, histogram, percentile
 
 struct CalibrationObserverSpec {
   bool isWeight = false;
-  int64_t dtype = 0;       // c10::ScalarType code: QUInt8 for activations, QInt8 for weights
+  int64_t dtype = 0;  // c10::ScalarType code: QUInt8 for activations, QInt8 for weights
   bool symmetric = false;
   bool perChannel = false;  // weights only, channel axis 0
   bool reduceRange = false;
@@ -30,7 +31,8 @@ torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& spec);
 
 // Runs the calibration passes over `inputs` (batches of samples) through a module that InsertObservers
 // prepared, then stores every observer's qparams. Throws Error when no observer saw data.
-void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize, const Progress& progress);
+void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize,
+               const Progress& progress);
 
 // L2-optimal clipping range of a histogram, as HistogramObserver._non_linear_param_search.
 std::pair<double, double> histogramL2Range(const std::vector<double>& histogram, double minVal, double maxVal,

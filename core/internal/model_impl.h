@@ -17,11 +17,11 @@ constexpr const char* kQuantizationExtraFile = "quantscope/quantization.json";
 
 struct Model::Impl {
   torch::jit::Module module;
-  std::string sourcePath;  // empty for models made in memory
-  std::string label;       // shown for models made in memory, e.g. "digits_cnn.pt (dynamic int8)"
+  std::string sourcePath;   // empty for models made in memory
+  std::string label;        // shown for models made in memory, e.g. "digits_cnn.pt (dynamic int8)"
   std::string derivedFrom;  // the original model's file, which saving must never overwrite
   std::optional<InputSpec> inputSpec;
-  std::string quantizedEngine;  // engine whose packed weights the module holds; empty for float models
+  std::string quantizedEngine;   // engine whose packed weights the module holds; empty for float models
   std::string quantizationJson;  // what produced it, stored in the archive
 };
 

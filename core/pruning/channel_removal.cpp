@@ -11,13 +11,23 @@ namespace {
 
 const std::set<std::string> kLayerTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
 // Modules and ops that act on each channel separately: a zero channel stays zero through them.
-const std::set<std::string> kChannelwiseModules{"ReLU",      "ReLU6",     "MaxPool1d",       "MaxPool2d",
-                                                "MaxPool3d", "AvgPool1d", "AvgPool2d",       "AvgPool3d",
-                                                "Dropout",   "Identity",  "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+const std::set<std::string> kChannelwiseModules{"ReLU",
+                                                "ReLU6",
+                                                "MaxPool1d",
+                                                "MaxPool2d",
+                                                "MaxPool3d",
+                                                "AvgPool1d",
+                                                "AvgPool2d",
+                                                "AvgPool3d",
+                                                "Dropout",
+                                                "Identity",
+                                                "AdaptiveAvgPool2d",
+                                                "AdaptiveMaxPool2d",
                                                 "FakeQuantObserver"};
-const std::set<std::string> kChannelwiseOps{"aten::relu",         "aten::relu_",       "aten::max_pool2d",
-                                            "aten::avg_pool2d",   "aten::dropout",     "aten::adaptive_avg_pool2d",
-                                            "aten::max_pool1d",   "aten::avg_pool1d"};
+const std::set<std::string> kChannelwiseOps{"aten::relu",       "aten::relu_",
+                                            "aten::max_pool2d", "aten::avg_pool2d",
+                                            "aten::dropout",    "aten::adaptive_avg_pool2d",
+                                            "aten::max_pool1d", "aten::avg_pool1d"};
 
 // The child module a CallMethod node calls, when it is `self.<name>` of the graph's module.
 std::optional<std::pair<std::string, torch::jit::Module>> calledChild(torch::jit::Node* call,
@@ -91,7 +101,8 @@ void planFrom(torch::jit::Node* producer, ChannelRemovalPlan& plan, const torch:
     }
   }
   plan.removable = plan.reason.empty() && !plan.consumers.empty();
-  if (plan.reason.empty() && plan.consumers.empty()) plan.reason = "no following Conv/Linear consumes its output";
+  if (plan.reason.empty() && plan.consumers.empty())
+    plan.reason = "no following Conv/Linear consumes its output";
 }
 
 torch::Tensor keepIndex(int64_t size, const std::vector<int64_t>& removed) {
@@ -139,7 +150,8 @@ std::map<std::string, ChannelRemovalPlan> planChannelRemoval(const torch::jit::M
 }
 
 void removeChannels(const ChannelRemovalPlan& plan, const std::vector<int64_t>& channels) {
-  if (!plan.removable) throw Error("Internal: channels of " + plan.layer + " cannot be removed: " + plan.reason);
+  if (!plan.removable)
+    throw Error("Internal: channels of " + plan.layer + " cannot be removed: " + plan.reason);
   if (channels.empty()) return;
   torch::NoGradGuard noGrad;
   torch::jit::Module producer = plan.module;
@@ -148,7 +160,8 @@ void removeChannels(const ChannelRemovalPlan& plan, const std::vector<int64_t>& 
   const torch::Tensor keep = keepIndex(channelCount, channels);
   replaceParameter(producer, "weight", weight.index_select(0, keep));
   const c10::IValue bias = producer.attr("bias");
-  if (bias.isTensor() && bias.toTensor().defined()) replaceParameter(producer, "bias", bias.toTensor().index_select(0, keep));
+  if (bias.isTensor() && bias.toTensor().defined())
+    replaceParameter(producer, "bias", bias.toTensor().index_select(0, keep));
   setSizeAttribute(producer, "out_features", keep.size(0));
   for (const auto& consumer : plan.consumers) {
     torch::jit::Module next = consumer.module;

@@ -22,7 +22,8 @@ torch::Tensor scores(const PrunedLayer& layer, PruningStructure structure) {
 // 1 where kept, 0 for the `count` smallest scores.
 torch::Tensor keepMask(const torch::Tensor& score, int64_t count) {
   torch::Tensor keep = torch::ones_like(score);
-  if (count > 0) keep.index_fill_(0, std::get<1>(score.topk(count, 0, /*largest=*/false, /*sorted=*/true)), 0.0);
+  if (count > 0)
+    keep.index_fill_(0, std::get<1>(score.topk(count, 0, /*largest=*/false, /*sorted=*/true)), 0.0);
   return keep;
 }
 
@@ -44,11 +45,12 @@ PruningMasks::PruningMasks(const torch::jit::Module& model, PruningStructure str
     layers_.push_back(std::move(layer));
   }
   if (layers_.empty()) {
-    throw Error(structure == PruningStructure::Channels
-                    ? "No layer of the model can lose output channels (each feeds a residual add, the output, or "
-                      "an operation channel pruning cannot follow); nothing was written."
-                    : "The model has no Conv or Linear layer to prune; nothing was written.",
-                structure == PruningStructure::Channels ? "Try structure=unstructured." : "");
+    throw Error(
+        structure == PruningStructure::Channels
+            ? "No layer of the model can lose output channels (each feeds a residual add, the output, or "
+              "an operation channel pruning cannot follow); nothing was written."
+            : "The model has no Conv or Linear layer to prune; nothing was written.",
+        structure == PruningStructure::Channels ? "Try structure=unstructured." : "");
   }
 }
 
@@ -93,7 +95,8 @@ void PruningMasks::apply() const {
     weightOf(layer).mul_(layer.mask);
     if (structure_ != PruningStructure::Channels || !layer.module.hasattr("bias")) continue;
     const c10::IValue bias = layer.module.attr("bias");
-    if (bias.isTensor() && bias.toTensor().defined()) bias.toTensor().mul_(layer.mask.flatten(1).select(1, 0));
+    if (bias.isTensor() && bias.toTensor().defined())
+      bias.toTensor().mul_(layer.mask.flatten(1).select(1, 0));
   }
 }
 

@@ -17,7 +17,7 @@ enum class PruningScope { Layer, Global };
 struct PrunedLayer {
   std::string name;  // qualified module name
   torch::jit::Module module;
-  torch::Tensor mask;  // shape of the weight; 0 where pruned
+  torch::Tensor mask;           // shape of the weight; 0 where pruned
   int64_t originalWeights = 0;  // weight elements before any channel was removed
   int64_t originalChannels = 0;
 };

@@ -72,7 +72,8 @@ bool isObserverCall(torch::jit::Node* node) {
 }
 
 // Every graph of the module's methods once (module types, and so graphs, can be shared by instances).
-void forEachObserverCall(const torch::jit::Module& module, const std::function<void(torch::jit::Node*)>& visit) {
+void forEachObserverCall(const torch::jit::Module& module,
+                         const std::function<void(torch::jit::Node*)>& visit) {
   std::set<torch::jit::Graph*> seen;
   for (const auto& sub : module.named_modules()) {
     for (const auto& method : sub.value.get_methods()) {
@@ -91,15 +92,17 @@ void forEachObserverCall(const torch::jit::Module& module, const std::function<v
 
 torch::jit::Module makeFakeQuantObserver(bool isWeight, bool perChannel, bool reduceRange) {
   auto unit = std::make_shared<torch::jit::CompilationUnit>();
-  torch::jit::Module m(c10::QualifiedName(std::string("__torch__.quantscope.observers.") + kObserverTypeName), unit,
-                       true);
+  torch::jit::Module m(c10::QualifiedName(std::string("__torch__.quantscope.observers.") + kObserverTypeName),
+                       unit, true);
   const int64_t dtype = isWeight ? kQInt8 : kQUInt8;
-  const bool symmetric = isWeight;  // oneDNN needs zero-point-0 weights; PyTorch's QAT weight fake quant agrees
+  const bool symmetric =
+      isWeight;  // oneDNN needs zero-point-0 weights; PyTorch's QAT weight fake quant agrees
   int64_t qmin = isWeight ? -128 : 0, qmax = isWeight ? 127 : 255;
   if (reduceRange) qmax = isWeight ? 63 : 127, qmin = isWeight ? -64 : 0;
   m.register_attribute("training", c10::BoolType::get(), false);
   m.register_attribute("dtype", c10::IntType::get(), dtype);
-  m.register_attribute("qscheme", c10::IntType::get(), int64_t{perChannel ? (symmetric ? 3 : 1) : (symmetric ? 2 : 0)});
+  m.register_attribute("qscheme", c10::IntType::get(),
+                       int64_t{perChannel ? (symmetric ? 3 : 1) : (symmetric ? 2 : 0)});
   m.register_attribute("ch_axis", c10::IntType::get(), int64_t{perChannel ? 0 : -1});
   m.register_attribute("is_weight", c10::BoolType::get(), isWeight);
   m.register_attribute("symmetric", c10::BoolType::get(), symmetric);
@@ -146,8 +149,9 @@ torch::jit::Module insertFakeQuant(const torch::jit::Module& folded, const QConf
   int observers = 0;
   forEachObserverCall(observed, [&](torch::jit::Node*) { ++observers; });
   if (observers == 0) {
-    throw Error("The model has no layer that quantization-aware training can quantize (no Conv or Linear reached "
-                "by the graph); nothing was written.");
+    throw Error(
+        "The model has no layer that quantization-aware training can quantize (no Conv or Linear reached "
+        "by the graph); nothing was written.");
   }
   return observed;
 }
@@ -187,11 +191,13 @@ torch::jit::Module convertFakeQuant(const torch::jit::Module& observed, const to
   }
   torch::jit::Module quantized;
   try {
-    torch::jit::Module withQuantOps = torch::jit::InsertQuantDeQuant(copy, "forward", /*inplace=*/false,
-                                                                    /*debug=*/false, torch::jit::QuantType::STATIC);
+    torch::jit::Module withQuantOps =
+        torch::jit::InsertQuantDeQuant(copy, "forward", /*inplace=*/false,
+                                       /*debug=*/false, torch::jit::QuantType::STATIC);
     quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
   } catch (const std::exception& e) {
-    throw Error("Converting the fake-quant model to int8 failed in LibTorch's graph passes: " + shortTorchMessage(e));
+    throw Error("Converting the fake-quant model to int8 failed in LibTorch's graph passes: " +
+                shortTorchMessage(e));
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);

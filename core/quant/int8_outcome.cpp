@@ -34,10 +34,18 @@ QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
   QJsonObject record{{"technique", QString::fromStdString(s.technique)},
                      {"recipe", QString::fromStdString(s.recipe->name)},
                      {"engine", QString::fromStdString(s.engine)}};
-  for (const auto& [key, value] : s.record) record[QString::fromStdString(key)] = QString::fromStdString(value);
+  for (const auto& [key, value] : s.record)
+    record[QString::fromStdString(key)] = QString::fromStdString(value);
   const std::string json = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
-  QuantizationOutcome outcome{makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json),
-                              s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
+  QuantizationOutcome outcome{
+      makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json),
+      s.technique,
+      s.params,
+      s.recipe->name,
+      s.engine,
+      {},
+      {},
+      false};
   outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes);
   recordLayerNames(outcome.model, outcome.layers);
   try {
@@ -51,9 +59,10 @@ QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
     layer.scheme = batchNormLeft ? "stays float: a batch norm that follows no convolution cannot be folded"
                                  : "folded into the preceding convolution's int8 weights and bias";
   }
-  outcome.notes.push_back(s.recipe->name + " recipe on " + s.engine + " kernels: " +
-                          (s.recipe->perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
-                          (s.recipe->reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
+  outcome.notes.push_back(
+      s.recipe->name + " recipe on " + s.engine +
+      " kernels: " + (s.recipe->perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
+      (s.recipe->reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
   return outcome;
 }
 

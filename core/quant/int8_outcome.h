@@ -13,9 +13,9 @@
 namespace quantscope {
 
 struct Int8ModelSource {
-  const Model* original = nullptr;          // the model the user loaded
-  torch::jit::Module floatReference;        // float model the int8 one was made from (batch norms folded)
-  torch::jit::Module quantized;             // after Finalize
+  const Model* original = nullptr;    // the model the user loaded
+  torch::jit::Module floatReference;  // float model the int8 one was made from (batch norms folded)
+  torch::jit::Module quantized;       // after Finalize
   std::string technique;
   ParamValues params;
   const QConfigRecipe* recipe = nullptr;

@@ -1,5 +1,6 @@
 #pragma once
-// Knowledge-distillation quantization: a fake-quantized student learns from the float teacher's softened outputs, then converts to int8.
+// Knowledge-distillation quantization: a fake-quantized student learns from the float teacher's softened
+// outputs, then converts to int8.
 #include <vector>
 
 #include "core/technique_registry.h"
@@ -7,6 +8,7 @@
 namespace quantscope {
 
 std::vector<ParamSpec> distillationQuantizationParams();
-QuantizationOutcome runDistillationQuantization(const Model& model, const ParamValues& params, const TechniqueContext& context);
+QuantizationOutcome runDistillationQuantization(const Model& model, const ParamValues& params,
+                                                const TechniqueContext& context);
 
 }  // namespace quantscope

@@ -26,10 +26,12 @@ void requireFp16DynamicKernels() {
     torch::jit::Stack stack{torch::randn({4, 4}), c10::IValue()};
     c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack_fp16", "").callBoxed(&stack);
   } catch (const std::exception& e) {
-    throw Error("float16 dynamic quantization is not available in this LibTorch build: its fp16 kernels "
-                "(quantized::linear_prepack_fp16 / linear_dynamic_fp16) come with FBGEMM, and this build has "
-                "only the " + bestQuantizedEngine() + " and qnnpack engines (" + shortTorchMessage(e) + ").",
-                "Use dtype=qint8.");
+    throw Error(
+        "float16 dynamic quantization is not available in this LibTorch build: its fp16 kernels "
+        "(quantized::linear_prepack_fp16 / linear_dynamic_fp16) come with FBGEMM, and this build has "
+        "only the " +
+            bestQuantizedEngine() + " and qnnpack engines (" + shortTorchMessage(e) + ").",
+        "Use dtype=qint8.");
   }
 }
 
@@ -50,12 +52,24 @@ int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceR
 
 std::vector<ParamSpec> dynamicQuantizationParams() {
   return {
-      {"dtype", ParamType::Choice, "qint8", 0, 0, {"qint8", "float16"},
-       "Weight type. qint8: int8 weights and per-batch int8 activations. float16 needs FBGEMM's fp16 kernels."},
-      qconfigParam("Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for "
-                   "them; qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."),
+      {"dtype",
+       ParamType::Choice,
+       "qint8",
+       0,
+       0,
+       {"qint8", "float16"},
+       "Weight type. qint8: int8 weights and per-batch int8 activations. float16 needs FBGEMM's fp16 "
+       "kernels."},
+      qconfigParam(
+          "Numerics recipe. fbgemm/x86 quantize activations to 7 bits (reduce_range), as PyTorch does for "
+          "them; qnnpack/onednn use the full 8 bits. The kernels run on the best engine this LibTorch has."),
       engineParam(),
-      {"weight_granularity", ParamType::Choice, "per_tensor", 0, 0, {"per_tensor", "per_channel"},
+      {"weight_granularity",
+       ParamType::Choice,
+       "per_tensor",
+       0,
+       0,
+       {"per_tensor", "per_channel"},
        "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
        "output row (usually more accurate)."},
   };
@@ -82,11 +96,12 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
                                makeMinMaxObserver(weightObserver))}};
   torch::jit::Module quantized;
   try {
-    torch::jit::Module observed =
-        torch::jit::InsertObservers(source, "forward", qconfigs, /*inplace=*/false, torch::jit::QuantType::DYNAMIC);
+    torch::jit::Module observed = torch::jit::InsertObservers(source, "forward", qconfigs, /*inplace=*/false,
+                                                              torch::jit::QuantType::DYNAMIC);
     progress.update("Quantizing weights", 0.4);
-    torch::jit::Module withQuantOps = torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
-                                                                    /*debug=*/false, torch::jit::QuantType::DYNAMIC);
+    torch::jit::Module withQuantOps =
+        torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
+                                       /*debug=*/false, torch::jit::QuantType::DYNAMIC);
     progress.update("Packing int8 weights for " + runtime.quantizedEngine, 0.7);
     quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::DYNAMIC);
   } catch (const Error&) {
@@ -104,29 +119,40 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
                            runtime.quantizedEngine + R"(","dtype":")" + params.at("dtype") + R"("})";
   QuantizationOutcome outcome{
       makeDerivedModel(quantized, model, "dynamic " + params.at("dtype"), runtime.quantizedEngine, json),
-      "dynamic", params, recipe.name, runtime.quantizedEngine, {}, {}, false};
+      "dynamic",
+      params,
+      recipe.name,
+      runtime.quantizedEngine,
+      {},
+      {},
+      false};
   outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
   recordLayerNames(outcome.model, outcome.layers);
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
-      layer.scheme = "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "
-                     "QuantScope does not yet rewrite " + layer.opKind + " to LibTorch's quantized RNN kernel "
-                     "(aten::quantized_lstm / quantized_gru)";
+      layer.scheme =
+          "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "
+          "QuantScope does not yet rewrite " +
+          layer.opKind +
+          " to LibTorch's quantized RNN kernel "
+          "(aten::quantized_lstm / quantized_gru)";
     }
   }
   if (kernels == 0) {
-    throw Error("The model has no Linear layer that dynamic quantization can quantize; nothing was written.",
-                "Dynamic quantization acts on Linear layers; for convolutions use static or fx quantization.");
+    throw Error(
+        "The model has no Linear layer that dynamic quantization can quantize; nothing was written.",
+        "Dynamic quantization acts on Linear layers; for convolutions use static or fx quantization.");
   }
   const auto runsInt8 = std::count_if(outcome.layers.begin(), outcome.layers.end(),
-                                     [](const LayerQuantization& l) { return l.quantized; });
+                                      [](const LayerQuantization& l) { return l.quantized; });
   if (rnnLayers > 0) {
-    outcome.notes.push_back(std::to_string(rnnLayers) + " LSTM/GRU layer(s) run on LibTorch's quantized RNN kernels "
+    outcome.notes.push_back(std::to_string(rnnLayers) +
+                            " LSTM/GRU layer(s) run on LibTorch's quantized RNN kernels "
                             "(aten::quantized_lstm / quantized_gru, int8 weights, dynamic activations).");
   }
-  outcome.notes.push_back(std::to_string(runsInt8) + " layer(s) run int8; " +
-                          std::to_string(kernels) + " int8 dynamic op(s) in the graph (" +
-                          recipe.name + " recipe on " + runtime.quantizedEngine + " kernels, activations " +
+  outcome.notes.push_back(std::to_string(runsInt8) + " layer(s) run int8; " + std::to_string(kernels) +
+                          " int8 dynamic op(s) in the graph (" + recipe.name + " recipe on " +
+                          runtime.quantizedEngine + " kernels, activations " +
                           (recipe.reduceRangeActivations ? "7-bit reduce_range" : "8-bit") + ").");
   progress.update("Quantized", 1.0);
   return outcome;

@@ -28,15 +28,32 @@ const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linea
 
 std::vector<ParamSpec> commonParams() {
   std::vector<ParamSpec> params = recipeAndEngineParams();
-  params.insert(params.end(), {
-      {"observer", ParamType::Choice, "default", 0, 0,
-       {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
-       "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). histogram minimizes "
-       "the L2 quantization error; percentile clips outliers; minmax keeps every value."},
-      {"calib_samples", ParamType::Int, "256", 1, 1000000, {},
-       "Calibration samples taken from the calibration data (all of it when it has fewer)."},
-      {"percentile", ParamType::Float, "99.99", 90.0, 100.0, {}, "Upper percentile kept by the percentile observer."},
-  });
+  params.insert(params.end(),
+                {
+                    {"observer",
+                     ParamType::Choice,
+                     "default",
+                     0,
+                     0,
+                     {"default", "minmax", "moving_average_minmax", "histogram", "percentile"},
+                     "How activation ranges are chosen. default: the recipe's (histogram, as PyTorch). "
+                     "histogram minimizes "
+                     "the L2 quantization error; percentile clips outliers; minmax keeps every value."},
+                    {"calib_samples",
+                     ParamType::Int,
+                     "256",
+                     1,
+                     1000000,
+                     {},
+                     "Calibration samples taken from the calibration data (all of it when it has fewer)."},
+                    {"percentile",
+                     ParamType::Float,
+                     "99.99",
+                     90.0,
+                     100.0,
+                     {},
+                     "Upper percentile kept by the percentile observer."},
+                });
   return params;
 }
 
@@ -44,9 +61,10 @@ std::vector<ParamSpec> commonParams() {
 
 std::vector<ParamSpec> recipeAndEngineParams() {
   return {
-      qconfigParam("Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, "
-                   "qnnpack per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the "
-                   "best engine."),
+      qconfigParam(
+          "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, "
+          "qnnpack per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the "
+          "best engine."),
       engineParam(),
   };
 }
@@ -67,8 +85,9 @@ torch::jit::QConfig makeQConfig(const QConfigRecipe& recipe, ObserverKind activa
   return torch::jit::QConfig(makeCalibrationObserver(activation), makeCalibrationObserver(weight));
 }
 
-QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params, const TechniqueContext& context,
-                                    Scope scope, const std::string& technique) {
+QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params,
+                                    const TechniqueContext& context, Scope scope,
+                                    const std::string& technique) {
   const Progress& progress = context.progress;
   if (!context.calibrationData) {
     throw Error("'" + technique + "' quantization needs calibration data; none was given.",
@@ -94,28 +113,32 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
     if (scope == Scope::WholeGraph) {
       qconfigs[""] = qconfig;
     } else {
-      // Eager semantics: each Conv/Linear module is quantized at its own borders, everything else stays float.
+      // Eager semantics: each Conv/Linear module is quantized at its own borders, everything else stays
+      // float.
       for (const auto& sub : folded.named_modules()) {
-        if (std::count(kModuleTypes.begin(), kModuleTypes.end(), shortTypeName(sub.value))) qconfigs[sub.name] = qconfig;
+        if (std::count(kModuleTypes.begin(), kModuleTypes.end(), shortTypeName(sub.value)))
+          qconfigs[sub.name] = qconfig;
       }
       if (qconfigs.empty()) {
         throw Error("The model has no Conv or Linear module for static quantization; nothing was written.");
       }
     }
     progress.update("Inserting observers", 0.05);
-    torch::jit::Module observed =
-        torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false, torch::jit::QuantType::STATIC);
+    torch::jit::Module observed = torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false,
+                                                              torch::jit::QuantType::STATIC);
     const torch::Tensor inputs = calibration.impl().inputs.slice(0, 0, samples);
     calibrate(observed, inputs, /*batchSize=*/32, progress.part(0.05, 0.85));
     progress.update("Inserting quantize/dequantize", 0.87);
-    torch::jit::Module withQuantOps = torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
-                                                                    /*debug=*/false, torch::jit::QuantType::STATIC);
+    torch::jit::Module withQuantOps =
+        torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
+                                       /*debug=*/false, torch::jit::QuantType::STATIC);
     progress.update("Fusing and packing int8 kernels for " + runtime.quantizedEngine, 0.92);
     quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error("'" + technique + "' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
+    throw Error("'" + technique +
+                "' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
@@ -136,8 +159,9 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   // The recipe line comes last, as it always did.
   const std::string recipeNote = outcome.notes.back();
   outcome.notes.pop_back();
-  outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " + calibration.info().name +
-                          " with " + observerName + " activation observers; batch norms folded into convolutions.");
+  outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " +
+                          calibration.info().name + " with " + observerName +
+                          " activation observers; batch norms folded into convolutions.");
   outcome.notes.push_back(recipeNote);
   progress.update("Quantized", 1.0);
   return outcome;
@@ -146,9 +170,15 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
 }  // namespace
 
 std::vector<ParamSpec> graphModeQuantizationParams() {
-  std::vector<ParamSpec> params{{"example_inputs", ParamType::Text, "", 0, 0, {},
-                                 "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
-                                 "model's input spec."}};
+  std::vector<ParamSpec> params{
+      {"example_inputs",
+       ParamType::Text,
+       "",
+       0,
+       0,
+       {},
+       "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
+       "model's input spec."}};
   for (auto& p : commonParams()) params.push_back(std::move(p));
   return params;
 }
@@ -158,7 +188,8 @@ std::vector<ParamSpec> staticQuantizationParams() { return commonParams(); }
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
                                              const TechniqueContext& context) {
   if (!params.at("example_inputs").empty()) {
-    model.checkInput(InputSpec::parse(params.at("example_inputs"), model.inputSpec() ? toString(model.inputSpec()->dtype) : "float"));
+    model.checkInput(InputSpec::parse(params.at("example_inputs"),
+                                      model.inputSpec() ? toString(model.inputSpec()->dtype) : "float"));
   }
   return runPostTraining(model, params, context, Scope::WholeGraph, "fx");
 }

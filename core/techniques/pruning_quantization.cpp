@@ -22,15 +22,36 @@ namespace quantscope {
 
 std::vector<ParamSpec> pruningQuantizationParams() {
   std::vector<ParamSpec> params{
-      {"pruning_rate", ParamType::Float, "0.5", 0.0, 0.99, {},
+      {"pruning_rate",
+       ParamType::Float,
+       "0.5",
+       0.0,
+       0.99,
+       {},
        "Fraction of weights (unstructured) or output channels (channels) set to zero."},
-      {"structure", ParamType::Choice, "unstructured", 0, 0, {"unstructured", "channels"},
+      {"structure",
+       ParamType::Choice,
+       "unstructured",
+       0,
+       0,
+       {"unstructured", "channels"},
        "unstructured: single weights (smaller download, not faster on these kernels); channels: whole output "
        "channels, removed from the model where the next layer allows (smaller and faster)."},
-      {"scope", ParamType::Choice, "global", 0, 0, {"global", "layer"},
-       "global: the smallest weights of the whole model (small, sensitive layers lose less); layer: every layer "
+      {"scope",
+       ParamType::Choice,
+       "global",
+       0,
+       0,
+       {"global", "layer"},
+       "global: the smallest weights of the whole model (small, sensitive layers lose less); layer: every "
+       "layer "
        "loses pruning_rate of its weights."},
-      {"schedule", ParamType::Choice, "one_shot", 0, 0, {"one_shot", "gradual"},
+      {"schedule",
+       ParamType::Choice,
+       "one_shot",
+       0,
+       0,
+       {"one_shot", "gradual"},
        "one_shot prunes before fine-tuning; gradual raises sparsity on a cubic schedule during fine-tuning."},
   };
   for (auto& p : recipeAndEngineParams()) params.push_back(std::move(p));
@@ -44,8 +65,8 @@ namespace {
 int64_t compressedBytes(const std::string& bytes) {
   uLongf size = compressBound(static_cast<uLong>(bytes.size()));
   std::vector<Bytef> out(size);
-  if (compress(out.data(), &size, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uLong>(bytes.size())) !=
-      Z_OK) {
+  if (compress(out.data(), &size, reinterpret_cast<const Bytef*>(bytes.data()),
+               static_cast<uLong>(bytes.size())) != Z_OK) {
     return -1;
   }
   return static_cast<int64_t>(size);
@@ -77,7 +98,8 @@ int64_t nonZeroInt8(const torch::Tensor& q) {
 QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params,
                                            const TechniqueContext& context) {
   const Progress& progress = context.progress;
-  const Dataset& data = requireTrainingData(context, model, "pruning", "Choose training data (e.g. digits:train) as calibration/training data.");
+  const Dataset& data = requireTrainingData(
+      context, model, "pruning", "Choose training data (e.g. digits:train) as calibration/training data.");
   const TypedParams p(params);
   const TrainingOptions options = trainingOptionsFrom(params, "finetune_epochs");
   const double rate = p.number("pruning_rate");
@@ -98,22 +120,29 @@ QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues
   }
   PruningMasks masks(session.observed, structure, scope, removable);
   const bool labelled = split.validationLabels.defined() && split.validationInputs.size(0) > 0;
-  const double beforeTop1 = labelled ? topOneAccuracy(predict(session.observed, split.validationInputs), split.validationLabels) : -1;
+  const double beforeTop1 =
+      labelled ? topOneAccuracy(predict(session.observed, split.validationInputs), split.validationLabels)
+               : -1;
   if (!gradual) {
     masks.prune(rate);
     masks.apply();
   }
-  const double prunedTop1 = labelled ? topOneAccuracy(predict(session.observed, split.validationInputs), split.validationLabels) : -1;
+  const double prunedTop1 =
+      labelled ? topOneAccuracy(predict(session.observed, split.validationInputs), split.validationLabels)
+               : -1;
 
   TrainingHooks hooks;
   hooks.afterStep = [&](int64_t step, int64_t totalSteps) {
-    // Masks follow the schedule in about 50 updates: ranking all weights every step would cost more than it buys.
+    // Masks follow the schedule in about 50 updates: ranking all weights every step would cost more than it
+    // buys.
     const int64_t updateEvery = std::max<int64_t>(1, totalSteps / 50);
-    if (gradual && (step % updateEvery == 0 || step == totalSteps)) masks.prune(gradualPruningRate(rate, step, totalSteps));
+    if (gradual && (step % updateEvery == 0 || step == totalSteps))
+      masks.prune(gradualPruningRate(rate, step, totalSteps));
     masks.apply();
   };
   TrainingCurve curve;
-  if (options.epochs > 0) curve = trainModule(session.observed, split, options, hooks, "pruning", progress.part(0.0, 0.85));
+  if (options.epochs > 0)
+    curve = trainModule(session.observed, split, options, hooks, "pruning", progress.part(0.0, 0.85));
 
   // Channels whose masks are zero leave the model for real where the next layer allows.
   std::map<std::string, int64_t> removedChannels;
@@ -152,8 +181,8 @@ QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues
       std::snprintf(text, sizeof(text), "; pruned %.1f %% of weights", 100.0 * row.sparsity);
       row.scheme += text;
       if (row.channelsRemoved) {
-        row.scheme += ", " + std::to_string(row.channelsRemoved) + " of " + std::to_string(layer.originalChannels) +
-                      " output channels removed";
+        row.scheme += ", " + std::to_string(row.channelsRemoved) + " of " +
+                      std::to_string(layer.originalChannels) + " output channels removed";
       }
     }
     prunedTotal += layer.originalWeights - nonZero;
@@ -162,44 +191,57 @@ QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues
   if (structure == PruningStructure::Channels) {
     for (auto& row : outcome.layers) {
       const auto plan = plans.find(row.layer);
-      if (plan != plans.end() && !plan->second.removable) row.scheme += "; channels kept: " + plan->second.reason;
+      if (plan != plans.end() && !plan->second.removable)
+        row.scheme += "; channels kept: " + plan->second.reason;
     }
   }
   const std::string original = model.serialize(), pruned = outcome.model.serialize();
   auto& figures = outcome.figures;
   if (beforeTop1 >= 0) {
-    figures.insert(figures.begin(), {{"pruning", "fake-quant validation top-1 before pruning", beforeTop1, "%"},
-                                     {"pruning", gradual ? "fake-quant validation top-1 before fine-tuning (unpruned)"
-                                                         : "fake-quant validation top-1 after pruning, before fine-tuning",
-                                      prunedTop1, "%"}});
+    figures.insert(figures.begin(),
+                   {{"pruning", "fake-quant validation top-1 before pruning", beforeTop1, "%"},
+                    {"pruning",
+                     gradual ? "fake-quant validation top-1 before fine-tuning (unpruned)"
+                             : "fake-quant validation top-1 after pruning, before fine-tuning",
+                     prunedTop1, "%"}});
   }
-  figures.push_back({"pruning", "weights pruned (fp32)", 100.0 * double(prunedTotal) / double(weightTotal), "%"});
-  figures.push_back({"pruning", "int8 weights equal to the zero point", 100.0 * double(int8PrunedTotal) / double(weightTotal), "%"});
+  figures.push_back(
+      {"pruning", "weights pruned (fp32)", 100.0 * double(prunedTotal) / double(weightTotal), "%"});
+  figures.push_back({"pruning", "int8 weights equal to the zero point",
+                     100.0 * double(int8PrunedTotal) / double(weightTotal), "%"});
   figures.push_back({"size", "original archive, zlib-compressed", double(compressedBytes(original)), "B"});
   figures.push_back({"size", "pruned int8 archive", double(pruned.size()), "B"});
   figures.push_back({"size", "pruned int8 archive, zlib-compressed", double(compressedBytes(pruned)), "B"});
-  if (options.epochs > 0) figures.push_back({"pruning", "seconds per epoch", secondsPerEpoch(outcome.trainingCurve, "pruning"), "s"});
+  if (options.epochs > 0)
+    figures.push_back(
+        {"pruning", "seconds per epoch", secondsPerEpoch(outcome.trainingCurve, "pruning"), "s"});
 
   char summary[400];
-  std::snprintf(summary, sizeof(summary), "Pruned %.1f %% of the Conv/Linear weights (%s, %s scope, %s), fine-tuned %d epochs with fake quantization and the masks kept.",
-                100.0 * double(prunedTotal) / double(weightTotal),
-                structure == PruningStructure::Channels ? "whole output channels" : "single weights by magnitude",
-                scope == PruningScope::Global ? "global" : "per-layer", gradual ? "gradual cubic schedule" : "one-shot",
-                options.epochs);
+  std::snprintf(
+      summary, sizeof(summary),
+      "Pruned %.1f %% of the Conv/Linear weights (%s, %s scope, %s), fine-tuned %d epochs with fake "
+      "quantization and the masks kept.",
+      100.0 * double(prunedTotal) / double(weightTotal),
+      structure == PruningStructure::Channels ? "whole output channels" : "single weights by magnitude",
+      scope == PruningScope::Global ? "global" : "per-layer", gradual ? "gradual cubic schedule" : "one-shot",
+      options.epochs);
   outcome.notes.insert(outcome.notes.begin(), summary);
   if (structure == PruningStructure::Unstructured) {
-    outcome.notes.insert(outcome.notes.begin() + 1,
-                         "Unstructured sparsity does not make these int8 kernels faster (they multiply the zeros); "
-                         "it makes the file compress better. Use structure=channels for speed.");
+    outcome.notes.insert(
+        outcome.notes.begin() + 1,
+        "Unstructured sparsity does not make these int8 kernels faster (they multiply the zeros); "
+        "it makes the file compress better. Use structure=channels for speed.");
   } else {
     int64_t removed = 0;
     for (const auto& [name, count] : removedChannels) removed += count;
     outcome.notes.insert(outcome.notes.begin() + 1,
                          std::to_string(removed) + " output channels removed from " +
-                             std::to_string(masks.layers().size()) + " layers; layers whose output feeds a residual "
+                             std::to_string(masks.layers().size()) +
+                             " layers; layers whose output feeds a residual "
                              "add, the model output or another operation keep theirs (see the layer table).");
   }
-  if (options.epochs == 0) outcome.notes.push_back("finetune_epochs=0: no fine-tuning; this shows what pruning costs by itself.");
+  if (options.epochs == 0)
+    outcome.notes.push_back("finetune_epochs=0: no fine-tuning; this shows what pruning costs by itself.");
   return outcome;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Pruning-aware quantization: magnitude pruning (weights or whole channels), fine-tuning with fake quantization and the masks kept, then int8.
+// Pruning-aware quantization: magnitude pruning (weights or whole channels), fine-tuning with fake
+// quantization and the masks kept, then int8.
 #include <vector>
 
 #include "core/technique_registry.h"
@@ -7,6 +8,7 @@
 namespace quantscope {
 
 std::vector<ParamSpec> pruningQuantizationParams();
-QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params, const TechniqueContext& context);
+QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params,
+                                           const TechniqueContext& context);
 
 }  // namespace quantscope

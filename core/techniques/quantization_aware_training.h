@@ -1,5 +1,6 @@
 #pragma once
-// Quantization-aware training: fine-tunes with fake quantization where fx puts int8, then converts to int8 kernels.
+// Quantization-aware training: fine-tunes with fake quantization where fx puts int8, then converts to int8
+// kernels.
 #include <vector>
 
 #include "core/technique_registry.h"
@@ -7,6 +8,7 @@
 namespace quantscope {
 
 std::vector<ParamSpec> quantizationAwareTrainingParams();
-QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params, const TechniqueContext& context);
+QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params,
+                                                 const TechniqueContext& context);
 
 }  // namespace quantscope

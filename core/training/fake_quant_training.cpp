@@ -9,8 +9,8 @@
 
 namespace quantscope {
 
-const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model, const std::string& technique,
-                                   const std::string& hint) {
+const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model,
+                                   const std::string& technique, const std::string& hint) {
   const Dataset* data = context.training();
   if (!data) throw Error("'" + technique + "' trains and needs training data; none was given.", hint);
   data->checkFits(model);
@@ -27,7 +27,8 @@ FakeQuantSession startFakeQuantSession(const torch::jit::Module& module, const P
   session.runtime = currentRuntimeInfo();
   session.source = dedupedFloatCopy(module);
   session.batchNormsLive = batchNormsLive;
-  session.observed = insertFakeQuant(batchNormsLive ? session.source : foldedFloatCopy(session.source), *session.recipe);
+  session.observed =
+      insertFakeQuant(batchNormsLive ? session.source : foldedFloatCopy(session.source), *session.recipe);
   return session;
 }
 
@@ -65,8 +66,9 @@ void freezeBatchNorms(FakeQuantSession& session, const torch::Tensor& calibratio
   calibrateActivationRanges(session.observed, calibrationInputs);
 }
 
-TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data, const TrainingOptions& options,
-                                 const TrainingHooks& hooks, const std::string& series, int freezeBatchNormEpoch,
+TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data,
+                                 const TrainingOptions& options, const TrainingHooks& hooks,
+                                 const std::string& series, int freezeBatchNormEpoch,
                                  const Progress& progress) {
   const int liveEpochs = session.batchNormsLive ? std::clamp(freezeBatchNormEpoch, 0, options.epochs) : 0;
   const double share = options.epochs ? double(liveEpochs) / options.epochs : 0.0;
@@ -87,9 +89,10 @@ torch::jit::Module trainedFloatModel(const torch::jit::Module& observed) {
   return copy;
 }
 
-ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& original, const TrainingData& data,
-                                  const std::string& technique, const ParamValues& params,
-                                  const std::string& figureGroup, const Progress& progress) {
+ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& original,
+                                  const TrainingData& data, const std::string& technique,
+                                  const ParamValues& params, const std::string& figureGroup,
+                                  const Progress& progress) {
   torch::jit::Module observed = session.observed;
   const bool validate = data.validationInputs.defined() && data.validationInputs.size(0) > 0;
   double fakeQuantTop1 = -1;
@@ -118,7 +121,8 @@ ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& 
       auto& figures = converted.outcome.figures;
       figures.push_back({figureGroup, "fake-quant validation top-1 (before conversion)",
                          converted.fakeQuantValidationTop1, "%"});
-      figures.push_back({figureGroup, "int8 validation top-1 (after conversion)", converted.int8ValidationTop1, "%"});
+      figures.push_back(
+          {figureGroup, "int8 validation top-1 (after conversion)", converted.int8ValidationTop1, "%"});
     }
   }
   progress.update("Converted", 1.0);

@@ -16,8 +16,8 @@
 namespace quantscope {
 
 // The run's training data, checked against the model; an Error naming the technique when there is none.
-const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model, const std::string& technique,
-                                   const std::string& hint);
+const Dataset& requireTrainingData(const TechniqueContext& context, const Model& model,
+                                   const std::string& technique, const std::string& hint);
 
 struct FakeQuantSession {
   const QConfigRecipe* recipe = nullptr;
@@ -39,8 +39,9 @@ void freezeBatchNorms(FakeQuantSession& session, const torch::Tensor& calibratio
 
 // Trains the session's model: batch norms live for the epochs before `freezeBatchNormEpoch` (when it
 // started with them live), then folded for the rest (the optimizer starts afresh on the folded weights).
-TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data, const TrainingOptions& options,
-                                 const TrainingHooks& hooks, const std::string& series, int freezeBatchNormEpoch,
+TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& data,
+                                 const TrainingOptions& options, const TrainingHooks& hooks,
+                                 const std::string& series, int freezeBatchNormEpoch,
                                  const Progress& progress);
 
 // Runs up to 256 samples through the model in eval mode with every activation observer recording (no
@@ -60,9 +61,10 @@ struct ConvertedModel {
 
 // Converts the session's fake-quant model to int8 and describes it (derived model, layers, notes), adding
 // figures for fake-quant vs int8 validation accuracy under `figureGroup`.
-ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& original, const TrainingData& data,
-                                  const std::string& technique, const ParamValues& params,
-                                  const std::string& figureGroup, const Progress& progress);
+ConvertedModel convertAndDescribe(const FakeQuantSession& session, const Model& original,
+                                  const TrainingData& data, const std::string& technique,
+                                  const ParamValues& params, const std::string& figureGroup,
+                                  const Progress& progress);
 
 // "seconds per epoch" of a curve's series (mean over its epochs); negative when it has none.
 double secondsPerEpoch(const TrainingCurve& curve, const std::string& series);

@@ -25,8 +25,8 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const std::vector<torch::
         params, torch::optim::SGDOptions(o.learningRate).momentum(o.momentum).weight_decay(o.weightDecay));
   }
   if (o.optimizer == "adam") {
-    return std::make_unique<torch::optim::Adam>(params,
-                                                torch::optim::AdamOptions(o.learningRate).weight_decay(o.weightDecay));
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(o.learningRate).weight_decay(o.weightDecay));
   }
   throw Error("Unknown optimizer '" + o.optimizer + "'.", "Use adam or sgd.");
 }
@@ -79,8 +79,9 @@ TrainingData splitTrainingData(const Dataset& data, const TrainingOptions& optio
                                const std::string& technique) {
   if (data.info().size == 0) throw Error("The training data '" + data.info().name + "' has no samples.");
   if (needsLabels && !data.info().labelled) {
-    throw Error("'" + technique + "' trains with labels, and the training data '" + data.info().name + "' has none.",
-                "Choose labelled training data (e.g. digits:train, an image folder, or a tensor file with 'y').");
+    throw Error(
+        "'" + technique + "' trains with labels, and the training data '" + data.info().name + "' has none.",
+        "Choose labelled training data (e.g. digits:train, an image folder, or a tensor file with 'y').");
   }
   if (data.info().dtype != ElementType::Float32) {
     throw Error("'" + technique + "' needs float inputs to train through fake quantization; the data '" +
@@ -88,7 +89,8 @@ TrainingData splitTrainingData(const Dataset& data, const TrainingOptions& optio
   }
   Dataset source = options.trainSamples > 0 ? data.shuffled(options.seed).head(options.trainSamples) : data;
   const auto [train, validation] = source.split(options.validationFraction, options.seed);
-  if (train.info().size == 0) throw Error("No training samples are left after holding out the validation part.");
+  if (train.info().size == 0)
+    throw Error("No training samples are left after holding out the validation part.");
   TrainingData split;
   split.name = data.info().name;
   split.trainInputs = train.impl().inputs;
@@ -112,7 +114,8 @@ torch::Tensor predict(torch::jit::Module& module, const torch::Tensor& inputs, i
   std::vector<torch::Tensor> outputs;
   for (int64_t start = 0; start < inputs.size(0); start += batchSize) {
     const torch::Tensor batch = inputs.slice(0, start, std::min(inputs.size(0), start + batchSize));
-    outputs.push_back(firstTensorOutput(module.forward({batch})).to(torch::kFloat).reshape({batch.size(0), -1}));
+    outputs.push_back(
+        firstTensorOutput(module.forward({batch})).to(torch::kFloat).reshape({batch.size(0), -1}));
   }
   if (wasTraining) module.train();
   return outputs.empty() ? torch::Tensor() : torch::cat(outputs);
@@ -128,9 +131,9 @@ double topOneAgreement(const torch::Tensor& outputs, const torch::Tensor& refere
   return 100.0 * outputs.argmax(1).eq(reference.argmax(1)).to(torch::kDouble).mean().item<double>();
 }
 
-TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, const TrainingOptions& options,
-                          const TrainingHooks& hooks, const std::string& series, const Progress& progress,
-                          EpochRange range) {
+TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data,
+                          const TrainingOptions& options, const TrainingHooks& hooks,
+                          const std::string& series, const Progress& progress, EpochRange range) {
   const int endEpoch = range.end < 0 ? options.epochs : range.end;
   // Dropout and anything else that draws from the global generator.
   torch::manual_seed(options.seed * 1000003 + static_cast<uint64_t>(range.begin));
@@ -145,11 +148,13 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
   const int64_t n = data.trainInputs.size(0);
   const int64_t stepsPerEpoch = (n + options.batchSize - 1) / options.batchSize;
   const int64_t totalSteps = stepsPerEpoch * options.epochs;
-  const int64_t firstStep = stepsPerEpoch * range.begin, phaseSteps = stepsPerEpoch * (endEpoch - range.begin);
+  const int64_t firstStep = stepsPerEpoch * range.begin,
+                phaseSteps = stepsPerEpoch * (endEpoch - range.begin);
   const bool images = data.trainInputs.dim() == 4;
   const auto started = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
-    return range.elapsedBefore + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return range.elapsedBefore +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
 
   TrainingCurve curve;
@@ -163,26 +168,32 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
     const torch::Tensor order = torch::randperm(n, shuffleGenerator, torch::kLong);
     double lossSum = 0, correct = 0;
     for (int64_t start = 0; start < n; start += options.batchSize, ++step) {
-      const double lr = options.schedule == "cosine"
-                            ? options.learningRate * 0.5 * (1.0 + std::cos(kPi * double(step) / double(totalSteps)))
-                            : options.learningRate;
+      const double lr =
+          options.schedule == "cosine"
+              ? options.learningRate * 0.5 * (1.0 + std::cos(kPi * double(step) / double(totalSteps)))
+              : options.learningRate;
       progress.update("Training " + series + ": epoch " + std::to_string(epoch + 1) + "/" +
                           std::to_string(options.epochs),
                       double(step - firstStep) / double(phaseSteps));
       setLearningRate(*optimizer, lr);
       const torch::Tensor index = order.slice(0, start, std::min(n, start + options.batchSize));
       torch::Tensor inputs = data.trainInputs.index_select(0, index);
-      const torch::Tensor labels = data.labelled() ? data.trainLabels.index_select(0, index) : torch::Tensor();
+      const torch::Tensor labels =
+          data.labelled() ? data.trainLabels.index_select(0, index) : torch::Tensor();
       if (options.randomShift && images) inputs = randomShift(inputs, augmentRng);
       optimizer->zero_grad();
-      const torch::Tensor outputs = firstTensorOutput(module.forward({inputs})).to(torch::kFloat).reshape({inputs.size(0), -1});
+      const torch::Tensor outputs =
+          firstTensorOutput(module.forward({inputs})).to(torch::kFloat).reshape({inputs.size(0), -1});
       const torch::Tensor value = loss(outputs, inputs, labels, index);
       const double lossValue = value.item<double>();
       if (!std::isfinite(lossValue)) {
         char message[200];
-        std::snprintf(message, sizeof(message), "Training diverged: the loss became %s at epoch %d, step %lld (learning rate %g).",
-                      std::isnan(lossValue) ? "NaN" : "infinite", epoch + 1, static_cast<long long>(step - epoch * stepsPerEpoch + 1), lr);
-        throw Error(message, "Try a lower learning rate, e.g. lr=" + std::to_string(options.learningRate / 10) + ".");
+        std::snprintf(message, sizeof(message),
+                      "Training diverged: the loss became %s at epoch %d, step %lld (learning rate %g).",
+                      std::isnan(lossValue) ? "NaN" : "infinite", epoch + 1,
+                      static_cast<long long>(step - epoch * stepsPerEpoch + 1), lr);
+        throw Error(message,
+                    "Try a lower learning rate, e.g. lr=" + std::to_string(options.learningRate / 10) + ".");
       }
       value.backward();
       optimizer->step();
@@ -211,7 +222,8 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, 
       progress.update("Validating " + series + " after epoch " + std::to_string(epoch + 1),
                       double(step - firstStep) / double(phaseSteps));
       if (data.validationLabels.defined()) {
-        end.validationAccuracy = topOneAccuracy(predict(module, data.validationInputs), data.validationLabels);
+        end.validationAccuracy =
+            topOneAccuracy(predict(module, data.validationInputs), data.validationLabels);
       }
       if (hooks.validationAgreement) end.validationAgreement = hooks.validationAgreement(module);
     }

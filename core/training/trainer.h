@@ -31,9 +31,10 @@ struct TrainingHooks {
   // outputs (the model's first output, float), the batch's inputs (augmented), labels (undefined when
   // unlabelled) and sample indices into the training inputs -> scalar loss. Default: cross entropy with the
   // options' label smoothing.
-  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                              const torch::Tensor&)>
       loss;
-  std::function<void(int epoch)> beforeEpoch;                        // e.g. freeze observers
+  std::function<void(int epoch)> beforeEpoch;                       // e.g. freeze observers
   std::function<void(int64_t step, int64_t totalSteps)> afterStep;  // e.g. re-apply pruning masks
   // Agreement (%) of the module with a reference on the validation inputs, e.g. the teacher's; optional.
   std::function<double(torch::jit::Module&)> validationAgreement;
@@ -43,16 +44,16 @@ struct TrainingHooks {
 // batch norms) trains in phases; the learning-rate schedule and step numbers span all of them.
 struct EpochRange {
   int begin = 0;
-  int end = -1;                // -1: options.epochs
+  int end = -1;              // -1: options.epochs
   double elapsedBefore = 0;  // seconds earlier phases took, so the curve's clock runs on
 };
 
 // Trains `module` in place; streams a point per step and per epoch to `progress` under `series` and
 // returns them. Each epoch's shuffle is seeded by (seed, epoch), so phases and reruns agree. Cancel is
 // checked every step. Throws Error on a NaN/Inf loss. Progress fractions are of the given range.
-TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data, const TrainingOptions& options,
-                          const TrainingHooks& hooks, const std::string& series, const Progress& progress,
-                          EpochRange range = {});
+TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data,
+                          const TrainingOptions& options, const TrainingHooks& hooks,
+                          const std::string& series, const Progress& progress, EpochRange range = {});
 
 // Every parameter of the module as a leaf that records gradients (what the optimizer updates).
 std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module);

@@ -8,15 +8,16 @@
 namespace quantscope {
 
 struct TrainingPoint {
-  std::string series;  // which training this belongs to: "qat", "with distillation", "without distillation", ...
-  int epoch = 0;       // 0-based
-  int64_t step = 0;    // optimizer steps so far in this series
+  std::string
+      series;     // which training this belongs to: "qat", "with distillation", "without distillation", ...
+  int epoch = 0;  // 0-based
+  int64_t step = 0;  // optimizer steps so far in this series
   bool endOfEpoch = false;
   double loss = 0;  // the step's loss, or the epoch's mean training loss on an end-of-epoch point
   double learningRate = 0;
   // End-of-epoch points only; negative when not measured (no labels, no validation samples).
-  double trainAccuracy = -1;       // percent, on the training batches as they were trained
-  double validationAccuracy = -1;  // percent, on held-out samples of the training data, in eval mode
+  double trainAccuracy = -1;        // percent, on the training batches as they were trained
+  double validationAccuracy = -1;   // percent, on held-out samples of the training data, in eval mode
   double validationAgreement = -1;  // percent top-1 agreement with a reference (distillation: the teacher)
   double elapsedSeconds = 0;        // since this series started
 };

@@ -18,7 +18,7 @@ struct TrainingOptions {
   double weightDecay = 0.0;
   std::string schedule = "cosine";  // "cosine" decay to 0 over all steps, or "constant"
   double labelSmoothing = 0.0;
-  bool randomShift = false;  // +-1 pixel random shift of image inputs (4-D samples)
+  bool randomShift = false;         // +-1 pixel random shift of image inputs (4-D samples)
   double validationFraction = 0.1;  // held out of the training data for per-epoch validation
   int64_t trainSamples = 0;         // 0: all training samples
   uint64_t seed = 0;
@@ -26,7 +26,8 @@ struct TrainingOptions {
 
 // The parameters of the loop, with defaults that work on the digits demo. Techniques differ in how many
 // epochs and which learning rate suit them, and pruning calls its epochs "finetune_epochs".
-std::vector<ParamSpec> trainingParams(const std::string& epochsName, int defaultEpochs, double defaultLearningRate);
+std::vector<ParamSpec> trainingParams(const std::string& epochsName, int defaultEpochs,
+                                      double defaultLearningRate);
 // Reads the resolved parameter values (as TechniqueRegistry::resolveParams returns them).
 TrainingOptions trainingOptionsFrom(const ParamValues& params, const std::string& epochsName = "epochs");
 

@@ -26,12 +26,17 @@ class StallMeter : public QObject {
   StallMeter() {
     timer_.setTimerType(Qt::PreciseTimer);
     timer_.setInterval(1);
-    connect(&timer_, &QTimer::timeout, this, [this] {
-      maxGapMs_ = std::max(maxGapMs_, clock_.restart());
-    });
+    connect(&timer_, &QTimer::timeout, this, [this] { maxGapMs_ = std::max(maxGapMs_, clock_.restart()); });
   }
-  void start() { maxGapMs_ = 0; clock_.start(); timer_.start(); }
-  qint64 stop() { timer_.stop(); return maxGapMs_; }
+  void start() {
+    maxGapMs_ = 0;
+    clock_.start();
+    timer_.start();
+  }
+  qint64 stop() {
+    timer_.stop();
+    return maxGapMs_;
+  }
 
  private:
   QTimer timer_;
@@ -71,21 +76,26 @@ int main(int argc, char** argv) {
   qint64 seconds = 0;
   std::printf("Longest GUI event-loop stall (target < 100 ms), 2 threads\n");
 
-  const qint64 loadDigits = measure(window, meter, [&] { window.openDemo(); }, seconds);
+  const qint64 loadDigits = measure(
+      window, meter, [&] { window.openDemo(); }, seconds);
   std::printf("  load digits demo                       %4lld ms  (%llds)\n", loadDigits, seconds);
   window.selectTechnique("dynamic");
-  const qint64 runDigits = measure(window, meter, [&] { window.runSelectedTechnique(); }, seconds);
+  const qint64 runDigits = measure(
+      window, meter, [&] { window.runSelectedTechnique(); }, seconds);
   std::printf("  dynamic run, digits (100 bench runs)   %4lld ms  (%llds)\n", runDigits, seconds);
 
-  const qint64 loadResnet = measure(window, meter, [&] { window.openModel(work.filePath("resnet18.pt")); }, seconds);
+  const qint64 loadResnet = measure(
+      window, meter, [&] { window.openModel(work.filePath("resnet18.pt")); }, seconds);
   std::printf("  load ResNet-18                         %4lld ms  (%llds)\n", loadResnet, seconds);
   window.findChild<DataSourceWidget*>("testData")->setSource(work.filePath("resnet18_data.pt"));
   window.findChild<DataSourceWidget*>("calibrationData")->setSource("same-as-test");
   window.findChild<QSpinBox*>("benchRuns")->setValue(20);
   window.findChild<QSpinBox*>("warmup")->setValue(3);
-  const qint64 runResnet = measure(window, meter, [&] { window.runSelectedTechnique(); }, seconds);
+  const qint64 runResnet = measure(
+      window, meter, [&] { window.runSelectedTechnique(); }, seconds);
   std::printf("  dynamic run, ResNet-18 (20 bench runs) %4lld ms  (%llds)\n", runResnet, seconds);
-  if (!window.errorText().isEmpty()) std::printf("  error shown: %s\n", window.errorText().toStdString().c_str());
+  if (!window.errorText().isEmpty())
+    std::printf("  error shown: %s\n", window.errorText().toStdString().c_str());
 
   const qint64 worst = std::max({loadDigits, runDigits, loadResnet, runResnet});
   std::printf("Worst stall %lld ms: %s\n", worst, worst < 100 ? "MET" : "MISSED");

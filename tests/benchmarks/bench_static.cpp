@@ -33,12 +33,14 @@ int main(int argc, char** argv) {
   const std::string qconfig = "fbgemm";
   const RuntimeInfo runtime = configureRuntime(threads);
   QTemporaryDir work;
-  std::printf("Static / graph-mode quantization benchmark: %s recipe on %s kernels, %d threads, %d runs\n%s\n\n",
-              qconfig.c_str(), runtime.quantizedEngine.c_str(), threads, runs, describe(runtime).c_str());
+  std::printf(
+      "Static / graph-mode quantization benchmark: %s recipe on %s kernels, %d threads, %d runs\n%s\n\n",
+      qconfig.c_str(), runtime.quantizedEngine.c_str(), threads, runs, describe(runtime).c_str());
   QProcess python;
-  python.start("/usr/bin/python3", {QString(QUANTSCOPE_BENCH_DIR) + "/pytorch_fx_reference.py", work.path(),
-                                    QString::number(runs), QString::number(warmup), QString::number(threads),
-                                    QString::fromStdString(runtime.quantizedEngine), QString::fromStdString(qconfig)});
+  python.start("/usr/bin/python3",
+               {QString(QUANTSCOPE_BENCH_DIR) + "/pytorch_fx_reference.py", work.path(),
+                QString::number(runs), QString::number(warmup), QString::number(threads),
+                QString::fromStdString(runtime.quantizedEngine), QString::fromStdString(qconfig)});
   if (!python.waitForFinished(1800000) || python.exitCode() != 0) {
     std::fprintf(stderr, "PyTorch reference failed: %s\n", python.readAllStandardError().constData());
     return 2;
@@ -58,8 +60,8 @@ int main(int argc, char** argv) {
   const QJsonObject torchDigits = torchFigures["digits"].toObject();
   std::printf("Digits CNN (360 test images)          top-1      SQNR vs fp32\n");
   std::printf("  fp32                                %6.2f %%\n", torchDigits["fp32_top1"].toDouble() * 100);
-  std::printf("  PyTorch FX int8                     %6.2f %%   %5.1f dB\n", torchDigits["int8_top1"].toDouble() * 100,
-              torchDigits["sqnr_db"].toDouble());
+  std::printf("  PyTorch FX int8                     %6.2f %%   %5.1f dB\n",
+              torchDigits["int8_top1"].toDouble() * 100, torchDigits["sqnr_db"].toDouble());
   RunResult fx, eager;
   for (auto* r : {&fx, &eager}) {
     *r = quantize_and_evaluate(digits, test, r == &fx ? "fx" : "static", params, options);
@@ -81,7 +83,8 @@ int main(int argc, char** argv) {
   const Dataset resnetCalib = Dataset::load(DataSource{work.filePath("resnet18_calib.pt").toStdString()});
   const auto started = std::chrono::steady_clock::now();
   const QuantizationOutcome q = prepare_model_for_quantization(resnet, "fx", params, &resnetCalib);
-  const double quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double quantizeSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   BenchmarkOptions bench;
   bench.threads = threads;
   bench.warmupRuns = warmup;
@@ -90,7 +93,8 @@ int main(int argc, char** argv) {
   const double int8Ms = benchmark_inference_speed(q.model, spec, runs, bench).medianMs;
   const QJsonObject torchResnet = torchFigures["resnet18"].toObject();
   std::printf("\nResNet-18, input 8x3x224x224          median ms\n");
-  std::printf("  fp32 (QuantScope / PyTorch)         %7.1f / %7.1f\n", fp32Ms, torchResnet["fp32_ms"].toDouble());
+  std::printf("  fp32 (QuantScope / PyTorch)         %7.1f / %7.1f\n", fp32Ms,
+              torchResnet["fp32_ms"].toDouble());
   std::printf("  int8 QuantScope fx                  %7.1f\n", int8Ms);
   std::printf("  int8 PyTorch FX                     %7.1f\n", torchResnet["int8_ms"].toDouble());
   std::printf("  quantize with 256 images: QuantScope %.1f s, PyTorch FX %.1f s\n", quantizeSeconds,
@@ -103,7 +107,8 @@ int main(int argc, char** argv) {
   // MobileNetV2 at batch 1 and 8: the first engine that runs it (oneDNN fails on some depthwise
   // convolutions at batch > 1 in some builds; then qnnpack).
   const Model mobilenet = Model::load(work.filePath("mobilenet_v2.pt").toStdString());
-  const Dataset mobilenetCalib = Dataset::load(DataSource{work.filePath("mobilenet_v2_calib.pt").toStdString()});
+  const Dataset mobilenetCalib =
+      Dataset::load(DataSource{work.filePath("mobilenet_v2_calib.pt").toStdString()});
   std::printf("\nMobileNetV2 (64 calibration images)   median ms fp32 -> int8 fx\n");
   for (int64_t batch : {1, 8}) {
     const InputSpec mobileSpec = mobilenet.requireInputSpec().withBatch(batch);
@@ -114,10 +119,11 @@ int main(int argc, char** argv) {
       mobileParams["engine"] = engine;
       mobileParams["calib_samples"] = "64";
       try {
-        const QuantizationOutcome mq = prepare_model_for_quantization(mobilenet, "fx", mobileParams, &mobilenetCalib);
+        const QuantizationOutcome mq =
+            prepare_model_for_quantization(mobilenet, "fx", mobileParams, &mobilenetCalib);
         const double ms = benchmark_inference_speed(mq.model, mobileSpec, runs, bench).medianMs;
-        std::printf("  batch %lld on %-8s                %7.1f -> %7.1f  (%.2fx)\n", static_cast<long long>(batch), engine,
-                    floatMs, ms, floatMs / ms);
+        std::printf("  batch %lld on %-8s                %7.1f -> %7.1f  (%.2fx)\n",
+                    static_cast<long long>(batch), engine, floatMs, ms, floatMs / ms);
         measured = true;
         break;
       } catch (const Error& e) {

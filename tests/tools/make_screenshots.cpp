@@ -2,8 +2,8 @@
 // Usage: make_screenshots OUT_DIR  (run under xvfb-run, or with QT_QPA_PLATFORM=offscreen)
 #include <QApplication>
 #include <QDir>
-#include <QSettings>
 #include <QElapsedTimer>
+#include <QSettings>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
