@@ -51,9 +51,9 @@ QuantizationOutcome runQuantizationAwareTraining(const Model& model, const Param
 
   progress.update("Inserting fake quantization", 0.0);
   FakeQuantSession session = startFakeQuantSession(model.impl().module, params, freezeBatchNormEpoch > 0);
+  torch::jit::Module original = model.impl().module;  // a handle: predict() leaves it in eval mode
   const double fp32Validation =
-      topOneAccuracy(predict(const_cast<torch::jit::Module&>(model.impl().module), split.validationInputs),
-                     split.validationLabels);
+      topOneAccuracy(predict(original, split.validationInputs), split.validationLabels);
   TrainingHooks hooks;
   hooks.beforeEpoch = [&](int epoch) {
     setActivationObserversEnabled(session.observed, epoch < freezeObserverEpoch);

@@ -80,6 +80,8 @@ TrainingCurve trainWithFakeQuant(FakeQuantSession& session, const TrainingData& 
       trainModule(session.observed, data, options, hooks, series, progress.part(share, 1.0),
                   EpochRange{liveEpochs, options.epochs, curve.empty() ? 0.0 : curve.back().elapsedSeconds});
   curve.insert(curve.end(), folded.begin(), folded.end());
+  // With no epoch at all, activation ranges come from calibration instead (folding calibrates them too).
+  if (options.epochs == 0 && liveEpochs == 0) calibrateActivationRanges(session.observed, data.trainInputs);
   return curve;
 }
 
