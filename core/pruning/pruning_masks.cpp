@@ -65,6 +65,11 @@ void PruningMasks::prune(double rate) {
       keep[i] = keepMask(allScores[i], count);
     }
   } else {
+    // Channels of different layers compete by their size relative to their layer's mean: raw magnitudes
+    // would empty whichever layer happens to have small weights.
+    if (structure_ == PruningStructure::Channels) {
+      for (auto& score : allScores) score = score / score.mean().clamp_min(1e-12);
+    }
     const torch::Tensor all = torch::cat(allScores);
     const torch::Tensor kept = keepMask(all, static_cast<int64_t>(std::floor(rate * double(all.numel()))));
     int64_t offset = 0;

@@ -1,8 +1,9 @@
 #pragma once
 // Magnitude pruning of Conv/Linear weights, as torch.nn.utils.prune's l1_unstructured (single weights,
 // smallest |w|) and ln_structured with n=1 on dim 0 (whole output channels, smallest mean |w|), per layer
-// or over the whole model (global). Masks live here and are re-applied after every optimizer step, so
-// pruned weights stay exactly zero through fine-tuning. Internal: includes LibTorch.
+// or over the whole model (global; channels then compete by their mean |w| relative to their layer's). Masks
+// live here and are re-applied after every optimizer step, so pruned weights stay exactly zero through
+// fine-tuning. Internal: includes LibTorch.
 #include <torch/script.h>
 
 #include <set>
