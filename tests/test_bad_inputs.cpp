@@ -100,7 +100,7 @@ class TestBadInputs : public QObject {
     QVERIFY(!quantized.has_value());
   }
   void neverOverwritesTheOriginal() {
-    const QString copy = QDir::temp().filePath("quantscope_original.pt");
+    const QString copy = quantscope::test::tempPath("quantscope_original.pt");
     QFile::remove(copy);
     QVERIFY(QFile::copy(QString::fromStdString(fixture("mlp.pt")), copy));
     const QByteArray before = [&] {

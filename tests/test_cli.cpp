@@ -62,7 +62,7 @@ class TestCli : public QObject {
     QCOMPARE(o.value("layers").toArray().size(), 3);
   }
   void quantizeWritesAFileAndNeverTheInput() {
-    const QString out = QDir::temp().filePath("quantscope_cli_q.pt");
+    const QString out = quantscope::test::tempPath("quantscope_cli_q.pt");
     QFile::remove(out);
     const CliRun run = cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--param", "qconfig=qnnpack",
                             "-o", out, "--json"});
@@ -78,7 +78,7 @@ class TestCli : public QObject {
     QFile::remove(out);
   }
   void quantizeAndEvaluateOnData() {
-    const QString out = QDir::temp().filePath("quantscope_cli_q2.pt");
+    const QString out = quantscope::test::tempPath("quantscope_cli_q2.pt");
     const CliRun run =
         cli({"quantize", f("mlp.pt"), "-o", out, "--data", f("mlp_data.pt"), "--runs", "5", "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
@@ -96,7 +96,7 @@ class TestCli : public QObject {
   }
   void trainDataIsTheCalibrationDataOption() {
     // --train-data is --calib-data under the training techniques' name: same data, same calibration result.
-    const QString out = QDir::temp().filePath("quantscope_cli_train_data.pt");
+    const QString out = quantscope::test::tempPath("quantscope_cli_train_data.pt");
     const CliRun calib = cli({"quantize", f("mlp.pt"), "--technique", "static", "--calib-data",
                               f("mlp_unlabelled.pt"), "-o", out, "--json"});
     QVERIFY2(calib.exitCode == 0, qPrintable(calib.err));
@@ -121,28 +121,28 @@ class TestCli : public QObject {
     const CliRun help = cli({"quantize", "--help"});
     QVERIFY(help.out.contains("--train-data"));
     QVERIFY(help.out.contains("--student <file>"));
-    const QString missingFile = QDir::temp().filePath("quantscope_no_such_student.pt");
+    const QString missingFile = quantscope::test::tempPath("quantscope_no_such_student.pt");
     QFile::remove(missingFile);
     const CliRun missing = cli({"quantize", f("mlp.pt"), "--technique", "distillation", "--student",
-                                missingFile, "-o", "/tmp/x.pt"});
+                                missingFile, "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(missing.exitCode, 1);
     QVERIFY2(missing.err.contains("--student: the file '" + missingFile + "' does not exist"),
              qPrintable(missing.err));
     QVERIFY(missing.err.contains("leave --student out"));
     const CliRun folder = cli({"quantize", f("mlp.pt"), "--technique", "distillation", "--student",
-                               QDir::tempPath(), "-o", "/tmp/x.pt"});
+                               QDir::tempPath(), "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(folder.exitCode, 1);
     QVERIFY2(folder.err.contains("is not a readable file"), qPrintable(folder.err));
     // An existing student passes the flag and the registry's File check: what stops this run is only that
     // no training data was given.
     const CliRun accepted = cli({"quantize", f("mlp.pt"), "--technique", "distillation", "--student",
-                                 f("mlp.pt"), "-o", "/tmp/x.pt"});
+                                 f("mlp.pt"), "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(accepted.exitCode, 1);
     QVERIFY2(accepted.err.contains("needs training data"), qPrintable(accepted.err));
     QVERIFY(!accepted.err.contains("--student") && !accepted.err.contains("does not exist"));
     // The parameter belongs to distillation only.
-    const CliRun wrongTechnique =
-        cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--student", f("mlp.pt"), "-o", "/tmp/x.pt"});
+    const CliRun wrongTechnique = cli({"quantize", f("mlp.pt"), "--technique", "dynamic", "--student",
+                                       f("mlp.pt"), "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(wrongTechnique.exitCode, 1);
     QVERIFY2(wrongTechnique.err.contains("has no parameter 'student'"), qPrintable(wrongTechnique.err));
   }
@@ -160,13 +160,15 @@ class TestCli : public QObject {
     const CliRun missing = cli({"inspect", f("no_such.pt")});
     QCOMPARE(missing.exitCode, 1);
     QVERIFY(missing.err.contains("does not exist"));
-    const CliRun pickle = cli({"quantize", f("state_dict.pt"), "-o", "/tmp/x.pt"});
+    const CliRun pickle = cli({"quantize", f("state_dict.pt"), "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(pickle.exitCode, 1);
     QVERIFY(pickle.err.contains("torch.jit.save"));
-    const CliRun badParam = cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", "/tmp/x.pt"});
+    const CliRun badParam =
+        cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(badParam.exitCode, 1);
     QVERIFY(badParam.err.contains("not one of"));
-    const CliRun notYet = cli({"quantize", f("mlp.pt"), "--technique", "mixed", "-o", "/tmp/x.pt"});
+    const CliRun notYet =
+        cli({"quantize", f("mlp.pt"), "--technique", "mixed", "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(notYet.exitCode, 1);
     QVERIFY(notYet.err.contains("not available yet"));
     const CliRun shape = cli({"bench", f("mlp_no_spec.pt")});

@@ -100,7 +100,7 @@ class TestDynamicQuantization : public QObject {
         computeFidelity(runModel(original, sequences, 30), runModel(outcome.model, sequences, 30));
     QVERIFY2(f.sqnrDb > 25.0, qPrintable(QString::number(f.sqnrDb)));
     // Saved and reloaded, it runs the same.
-    const QString path = QDir::temp().filePath("quantscope_rnn_" + file);
+    const QString path = quantscope::test::tempPath("quantscope_rnn_" + file);
     outcome.model.save(path.toStdString());
     QCOMPARE(runModel(Model::load(path.toStdString()), sequences, 30).values,
              runModel(outcome.model, sequences, 30).values);
@@ -121,7 +121,7 @@ class TestDynamicQuantization : public QObject {
   void savedModelReloadsWithSameOutputs() {
     const Model original = Model::load(fixture("cnn_traced.pt"));
     const QuantizationOutcome outcome = QuantizationTechniques::dynamic_quantization(original);
-    const QString path = QDir::temp().filePath("quantscope_dynamic_cnn.pt");
+    const QString path = quantscope::test::tempPath("quantscope_dynamic_cnn.pt");
     outcome.model.save(path.toStdString());
     const Model reloaded = Model::load(path.toStdString());
     QCOMPARE(reloaded.inputSpec()->shapeString(), std::string("1x3x16x16"));

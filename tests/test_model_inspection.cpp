@@ -62,7 +62,7 @@ class TestModelInspection : public QObject {
   }
   void serializedSizeIsWhatTheFileWeighs() {
     const Model model = Model::load(fixture("mlp.pt"));
-    const QString copy = QDir::temp().filePath("quantscope_size_check.pt");
+    const QString copy = quantscope::test::tempPath("quantscope_size_check.pt");
     model.save(copy.toStdString());
     QCOMPARE(QFileInfo(copy).size(), measureModelSize(model).serializedBytes);
     QCOMPARE(model.inspect().fileBytes, QFileInfo(copy).size());

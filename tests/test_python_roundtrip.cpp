@@ -78,7 +78,7 @@ class TestPythonRoundTrip : public QObject {
     }
     const QuantizationOutcome outcome =
         prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);
-    const QString dir = QDir::temp().filePath("quantscope_roundtrip");
+    const QString dir = quantscope::test::tempPath("roundtrip");
     QDir().mkpath(dir);
     const QString saved = dir + "/q_" + technique + "_" + model;
     outcome.model.save(saved.toStdString());
@@ -135,8 +135,10 @@ class TestPythonRoundTrip : public QObject {
     } else {
       QVERIFY2(maxDiff <= 1e-5, qPrintable(detail));
     }
-    // And the file really is quantized when read back: its graph holds int8 kernels.
+    // And the file really is quantized when read back: its graph is exactly the one QuantScope measured,
+    // with its int8 kernels.
     const auto ops = Model::load(saved.toStdString()).graphOperators();
+    QVERIFY(ops == outcome.model.graphOperators());
     QVERIFY(ops.count(technique == "dynamic" ? "quantized::linear_dynamic" : "quantized::linear") == 1);
     if (model == "lstm.pt") QVERIFY(ops.count("aten::quantized_lstm") == 1);
     if (model == "gru.pt") QVERIFY(ops.count("aten::quantized_gru") == 1);

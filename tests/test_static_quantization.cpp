@@ -89,7 +89,7 @@ class TestStaticQuantization : public QObject {
     const Dataset calibration = Dataset::load(DataSource{"digits:train"});
     const QuantizationOutcome q =
         QuantizationTechniques::fx_graph_mode_quantization(digits, "", "fbgemm", &calibration);
-    const QString path = QDir::temp().filePath("quantscope_fx_digits.pt");
+    const QString path = quantscope::test::tempPath("quantscope_fx_digits.pt");
     q.model.save(path.toStdString());
     std::vector<std::string> names;
     for (const auto& l : Model::load(path.toStdString()).inspect().layers)
@@ -201,7 +201,7 @@ class TestStaticQuantization : public QObject {
         {"rejected an input of shape 1x3x8x8"});
   }
   void cliWritesNothingOnError() {
-    const QString out = QDir::temp().filePath("quantscope_static_nothing.pt");
+    const QString out = quantscope::test::tempPath("quantscope_static_nothing.pt");
     QFile::remove(out);
     QProcess cli;
     cli.start(qEnvironmentVariable("QUANTSCOPE_CLI"),

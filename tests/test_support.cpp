@@ -1,10 +1,17 @@
 #include "tests/test_support.h"
 
+#include <QTemporaryDir>
+
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 
 namespace quantscope::test {
+
+QString tempPath(const QString& name) {
+  static QTemporaryDir dir;
+  return dir.filePath(name);
+}
 
 QString fixturesDir() {
   const QString dir = qEnvironmentVariable("QUANTSCOPE_FIXTURES");
