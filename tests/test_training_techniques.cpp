@@ -1,7 +1,6 @@
 // Quantization-aware training, pruning-aware quantization and distillation through the public API, on the
 // digits demo and small fixtures: what each must show, the training loop's promises (determinism, cancel,
 // divergence, labels), and bad input.
-#include <QElapsedTimer>
 #include <QtTest>
 #include <atomic>
 #include <cmath>
@@ -112,16 +111,14 @@ class TestTrainingTechniques : public QObject {
     QVERIFY(otherSeed.trainingCurve[0].loss != first.trainingCurve[0].loss);
   }
 
-  void cancelStopsTrainingWithinTwoSeconds() {
+  void cancelStopsTrainingAtTheNextStep() {
     std::atomic<bool> cancel{false};
-    QElapsedTimer sinceCancel;
+    int pointsAfterCancel = 0;
     Progress progress;
     progress.cancelFlag = &cancel;
     progress.onTrainingPoint = [&](const TrainingPoint& p) {
-      if (p.step == 3 && !cancel) {
-        cancel = true;
-        sinceCancel.start();
-      }
+      if (cancel) ++pointsAfterCancel;
+      if (p.step == 3) cancel = true;
     };
     bool cancelled = false;
     try {
@@ -130,9 +127,9 @@ class TestTrainingTechniques : public QObject {
       cancelled = true;
     }
     QVERIFY(cancelled);
-    QVERIFY2(sinceCancel.elapsed() < 2000, qPrintable(QString::number(sinceCancel.elapsed())));
+    // Cancel is checked before every step: not one more step trains (bench_training times it).
+    QCOMPARE(pointsAfterCancel, 0);
   }
-
   void aDivergingLossStopsWithAHint() {
     const Dataset overflow = Dataset::load(DataSource{fixture("digits_overflow.pt")});
     expectError([&] { run("qat", kQuick, &overflow); },
