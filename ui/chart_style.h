@@ -1,0 +1,25 @@
+#pragma once
+// What every chart of the chart panel shares: colours, a fresh plot, clearing one, the "why is it empty"
+// text, and the y range with headroom. Internal to ui/.
+#include <QColor>
+#include <QString>
+#include <cstddef>
+
+class QCustomPlot;
+
+namespace quantscope::ui::chart_style {
+
+extern const QColor kOriginalColor;  // fp32 / the original model
+extern const QColor kRunColor;       // quantized runs
+extern const QColor kFrontColor;     // highlights: the Pareto front
+
+QCustomPlot* newPlot();
+// Removes plottables, items and extra axis rects and legends, leaving one empty axis rect.
+void reset(QCustomPlot* plot);
+// A line of text in the middle of an empty chart, saying why it is empty.
+void placeholder(QCustomPlot* plot, const QString& text);
+// Series colours of the training chart and groups of the figures chart.
+QColor paletteColor(size_t i);
+void fitY(QCustomPlot* plot, double low, double high);
+
+}  // namespace quantscope::ui::chart_style
