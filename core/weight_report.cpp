@@ -40,6 +40,10 @@ std::vector<std::pair<torch::Tensor, std::string>> floatConstantsInUse(const tor
 
 }  // namespace
 
+std::string packedLayerPath(const ParameterRecord& packed) {
+  return (packed.owner.empty() ? "" : packed.owner + ".") + packed.name.substr(0, packed.name.rfind('.'));
+}
+
 std::string describeQuantizedTensor(const torch::Tensor& q) {
   const std::string dtype = dtypeName(q);
   const auto scheme = q.qscheme();
@@ -79,8 +83,7 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
     matched[best] = true;
     LayerQuantization& layer = report[best];
     layer.quantized = true;
-    layer.packedAs =
-        (packed.owner.empty() ? "" : packed.owner + ".") + packed.name.substr(0, packed.name.rfind('.'));
+    layer.packedAs = packedLayerPath(packed);
     layer.scheme = describeQuantizedTensor(packed.tensor);
     layer.weightSqnrDb =
         signalToQuantizationNoiseDb(toFloatVector(floatWeights[best].tensor), toFloatVector(dequantized));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/internal/model_impl.h"
 #include "core/quantization_outcome.h"
 
 namespace quantscope {
@@ -14,5 +15,7 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
                                                         const torch::jit::Module& quantized,
                                                         const std::vector<std::string>& targetTypes);
 std::string describeQuantizedTensor(const torch::Tensor& q);
+// Where a packed int8 weight lives, as LayerQuantization::packedAs names it ("fc1._packed_params").
+std::string packedLayerPath(const ParameterRecord& packed);
 
 }  // namespace quantscope

@@ -10,6 +10,7 @@
 #include "core/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
+#include "core/internal/weight_report.h"
 #include "core/param_values.h"
 #include "core/pruning/channel_removal.h"
 #include "core/pruning/pruning_masks.h"
@@ -77,8 +78,7 @@ std::map<std::string, torch::Tensor> int8Weights(const torch::jit::Module& quant
   std::map<std::string, torch::Tensor> found;
   for (const auto& record : collectParameters(quantized)) {
     if (!record.tensor.is_quantized()) continue;
-    found[(record.owner.empty() ? "" : record.owner + ".") + record.name.substr(0, record.name.rfind('.'))] =
-        record.tensor;
+    found[packedLayerPath(record)] = record.tensor;
   }
   return found;
 }
