@@ -6,6 +6,7 @@
 
 #include "core/model.h"
 #include "core/progress.h"
+#include "core/search/mixed_precision_report.h"
 
 namespace quantscope {
 
@@ -30,6 +31,10 @@ struct LayerQuantization {
   // Histograms of the float and the dequantized weight over the same bins (empty when not quantized).
   double histogramMin = 0, histogramMax = 0;
   std::vector<int64_t> floatHistogram, quantizedHistogram;
+  // Mixed precision: the layer's weight and output-activation bits (0: not set by the technique, read as
+  // the technique's int8; -1 weight bits: the layer stays float).
+  int weightBits = 0;
+  int activationBits = 0;
 };
 
 struct QuantizationOutcome {
@@ -43,6 +48,7 @@ struct QuantizationOutcome {
   bool simulated = false;             // true for fake-quantized (sub-8-bit) results
   TrainingCurve trainingCurve;        // training techniques: every step and epoch, per series
   std::vector<ResultFigure> figures;  // technique-specific measured figures
+  MixedPrecisionReport mixedPrecision;  // mixed: sensitivity and the search's configurations
 };
 
 }  // namespace quantscope

@@ -49,6 +49,7 @@ RunResult describeOutcome(const QuantizationOutcome& outcome) {
   result.simulated = outcome.simulated;
   result.trainingCurve = outcome.trainingCurve;
   result.figures = outcome.figures;
+  result.mixedPrecision = outcome.mixedPrecision;
   return result;
 }
 

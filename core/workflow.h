@@ -45,6 +45,7 @@ struct RunResult {
   bool simulated = false;
   TrainingCurve trainingCurve;
   std::vector<ResultFigure> figures;
+  MixedPrecisionReport mixedPrecision;
   double quantizeSeconds = 0;
   std::string finishedAt;  // ISO 8601, UTC
   RuntimeInfo runtime;
