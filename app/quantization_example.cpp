@@ -1,5 +1,5 @@
 // The C++ counterpart of the documented module's quantization example: every technique, called through
-// the public core API exactly as a library user would. A technique not built yet must say so clearly.
+// the public core API exactly as a library user would.
 #include <QCoreApplication>
 #include <cstdio>
 #include <iostream>
@@ -29,6 +29,15 @@ void show(const std::string& call, const std::function<QuantizationOutcome()>& r
       if (!point.endOfEpoch) continue;
       std::printf("   [%s] epoch %d: loss %.4f, train %.2f %%, validation %.2f %%\n", point.series.c_str(),
                   point.epoch + 1, point.loss, point.trainAccuracy, point.validationAccuracy);
+    }
+    for (const auto& c : outcome.mixedPrecision.candidates) {
+      if (!c.picked) continue;
+      std::printf("   search picked %s of %zu configurations: %s, %.2f %% (%+.2f pt)\n", c.assignment.c_str(),
+                  outcome.mixedPrecision.candidates.size(), formatBytes(c.fileBytes).c_str(), c.metric,
+                  -c.drop);
+    }
+    for (const auto& layer : outcome.layers) {
+      if (layer.weightBits > 0) std::printf("   %s: %d-bit weights\n", layer.layer.c_str(), layer.weightBits);
     }
     for (const auto& figure : outcome.figures) {
       std::printf("   %s: %.4g %s\n", figure.name.c_str(), figure.value, figure.unit.c_str());
@@ -71,8 +80,19 @@ int main(int argc, char** argv) {
         },
         model);
     show(
-        "AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8)",
-        [&] { return AdvancedQuantizationTechniques::mixed_precision_quantization(model); }, model);
+        "AdvancedQuantizationTechniques::mixed_precision_quantization(model, 4, 8, &calibration)",
+        [&] {
+          return AdvancedQuantizationTechniques::mixed_precision_quantization(model, 4, 8, &calibration);
+        },
+        model);
+    show(
+        "AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8, &calibration, "
+        "{{\"search\", \"accuracy\"}, {\"max_acc_drop\", \"1\"}})",
+        [&] {
+          return AdvancedQuantizationTechniques::mixed_precision_quantization(
+              model, 8, 8, &calibration, {{"search", "accuracy"}, {"max_acc_drop", "1"}});
+        },
+        model);
     show(
         "AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training)",
         [&] { return AdvancedQuantizationTechniques::pruning_aware_quantization(model, 0.5, &training); },

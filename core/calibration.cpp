@@ -134,6 +134,7 @@ torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& s) {
   m.register_attribute("ch_axis", c10::IntType::get(), int64_t{s.perChannel ? 0 : -1});
   m.register_attribute("is_weight", c10::BoolType::get(), s.isWeight);
   m.register_attribute("reduce_range", c10::BoolType::get(), s.reduceRange);
+  m.register_attribute("bits", c10::IntType::get(), int64_t{s.bits});
   m.register_attribute("observer_kind", c10::IntType::get(), static_cast<int64_t>(s.kind));
   m.register_attribute("percentile", c10::FloatType::get(), s.percentile);
   m.register_attribute("averaging_constant", c10::FloatType::get(),
@@ -150,6 +151,22 @@ torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& s) {
   m.register_buffer("qzero", torch::zeros({1}, torch::kLong));
   m.define(kObserverSource);
   return m;
+}
+
+torch::jit::QConfig makeCalibrationQConfig(const CalibrationQConfigSpec& spec) {
+  CalibrationObserverSpec activation;
+  activation.dtype = kQUInt8;
+  activation.reduceRange = spec.reduceRangeActivations;
+  activation.kind = spec.activationKind;
+  activation.percentile = spec.percentile;
+  activation.bits = spec.activationBits;
+  CalibrationObserverSpec weight;
+  weight.isWeight = true;
+  weight.dtype = static_cast<int64_t>(c10::ScalarType::QInt8);
+  weight.symmetric = true;
+  weight.perChannel = spec.perChannelWeights;
+  weight.bits = spec.weightBits;
+  return torch::jit::QConfig(makeCalibrationObserver(activation), makeCalibrationObserver(weight));
 }
 
 std::pair<double, double> histogramL2Range(const std::vector<double>& histogram, double minVal, double maxVal,
@@ -219,12 +236,45 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
       observed.forward({inputs.slice(0, start, std::min(n, start + batchSize))});
     }
   }
-  for (auto& o : observers) {
+  computeObserverQParams(observed);
+}
+
+std::pair<int64_t, int64_t> quantRange(int64_t dtype, bool reduceRange, int bits) {
+  const bool unsignedType = dtype == kQUInt8;
+  if (bits < 8) {
+    return unsignedType
+               ? std::pair<int64_t, int64_t>{0, (int64_t{1} << bits) - 1}
+               : std::pair<int64_t, int64_t>{-(int64_t{1} << (bits - 1)), (int64_t{1} << (bits - 1)) - 1};
+  }
+  if (reduceRange)
+    return unsignedType ? std::pair<int64_t, int64_t>{0, 127} : std::pair<int64_t, int64_t>{-64, 63};
+  return unsignedType ? std::pair<int64_t, int64_t>{0, 255} : std::pair<int64_t, int64_t>{-128, 127};
+}
+
+void setObserverBits(torch::jit::Module& observed, bool weights, int bits) {
+  for (auto& o : observersOf(observed)) {
+    if (o.attr("is_weight").toBool() == weights) o.setattr("bits", int64_t{bits});
+  }
+}
+
+std::vector<ActivationGrid> reducedActivationGrids(const torch::jit::Module& observed) {
+  std::vector<ActivationGrid> grids;
+  for (auto& o : observersOf(const_cast<torch::jit::Module&>(observed))) {
+    const int bits = static_cast<int>(o.attr("bits").toInt());
+    if (o.attr("is_weight").toBool() || bits >= 8 || o.attr("batches").toInt() == 0) continue;
+    const auto [qmin, qmax] = quantRange(o.attr("dtype").toInt(), false, bits);
+    grids.push_back(
+        {o.attr("qscale").toTensor().item<float>(), o.attr("qzero").toTensor().item<int64_t>(), qmin, qmax});
+  }
+  return grids;
+}
+
+void computeObserverQParams(torch::jit::Module& observed) {
+  for (auto& o : observersOf(observed)) {
     if (o.attr("batches").toInt() == 0) continue;  // a branch calibration never took
     const int64_t dtype = o.attr("dtype").toInt();
-    const bool reduce = o.attr("reduce_range").toBool();
-    int64_t qmin = dtype == kQUInt8 ? 0 : -128, qmax = dtype == kQUInt8 ? 255 : 127;
-    if (reduce) qmin = dtype == kQUInt8 ? 0 : -64, qmax = dtype == kQUInt8 ? 127 : 63;
+    const int bits = static_cast<int>(o.attr("bits").toInt());
+    const auto [qmin, qmax] = quantRange(dtype, o.attr("reduce_range").toBool(), bits);
     torch::Tensor minVal = o.attr("min_val").toTensor(), maxVal = o.attr("max_val").toTensor();
     const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
     if (!o.attr("is_weight").toBool() &&
@@ -233,9 +283,12 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
       const std::vector<double> histogram(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
       const double lo = minVal.item<double>(), hi = maxVal.item<double>();
       if (hi > lo) {
+        // As HistogramObserver, the L2 search targets the grid's levels: 256 at 8 bits, 2^b below, so a
+        // 4-bit activation gets the clipping that is optimal for 16 levels, not for 256.
+        const int64_t levels = int64_t{1} << std::min(bits, 8);
         const auto [newMin, newMax] =
             kind == ObserverKind::Histogram
-                ? histogramL2Range(histogram, lo, hi, 256)
+                ? histogramL2Range(histogram, lo, hi, levels)
                 : percentileRange(histogram, lo, hi, o.attr("percentile").toDouble());
         minVal = torch::full({1}, newMin);
         maxVal = torch::full({1}, newMax);

@@ -13,7 +13,9 @@ namespace quantscope {
 struct Progress {
   // stage: what is running now, e.g. "Benchmarking quantized model"; fraction: 0..1 of that stage.
   std::function<void(const std::string& stage, double fraction)> onUpdate;
-  const std::atomic<bool>* cancelFlag = nullptr;
+  // Set by the front end; a step that can stop early with a usable result (a search keeping its best
+  // configuration) takes the request with takeCancelRequest(), so a second cancel stops the whole run.
+  std::atomic<bool>* cancelFlag = nullptr;
   // Partial results streamed while a technique runs (training curves); optional.
   std::function<void(const TrainingPoint&)> onTrainingPoint;
 
@@ -25,6 +27,7 @@ struct Progress {
     if (onTrainingPoint) onTrainingPoint(point);
   }
   bool cancelled() const { return cancelFlag && cancelFlag->load(std::memory_order_relaxed); }
+  bool takeCancelRequest() const { return cancelFlag && cancelFlag->exchange(false); }
   void throwIfCancelled() const {
     if (cancelled()) throw CancelledError();
   }

@@ -47,12 +47,13 @@ QuantizationOutcome QuantizationTechniques::fx_graph_mode_quantization(const Mod
                       calibration_data);
 }
 
-QuantizationOutcome AdvancedQuantizationTechniques::mixed_precision_quantization(const Model& model,
-                                                                                 int bits_weights,
-                                                                                 int bits_activations) {
-  return runTechnique("mixed", model,
-                      {{"bits_weights", std::to_string(bits_weights)},
-                       {"bits_activations", std::to_string(bits_activations)}});
+QuantizationOutcome AdvancedQuantizationTechniques::mixed_precision_quantization(
+    const Model& model, int bits_weights, int bits_activations, const Dataset* calibration_data,
+    const ParamValues& options) {
+  ParamValues params = options;
+  params["bits_weights"] = std::to_string(bits_weights);
+  params["bits_activations"] = std::to_string(bits_activations);
+  return runTechnique("mixed", model, params, calibration_data);
 }
 
 QuantizationOutcome AdvancedQuantizationTechniques::pruning_aware_quantization(const Model& model,

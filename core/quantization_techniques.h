@@ -1,6 +1,6 @@
 #pragma once
 // The documented module API, names and defaults included. Each function throws Error on bad input and
-// NotAvailableError for techniques that are not built yet, never a fake result.
+// NotAvailableError for a technique that is not built, never a fake result.
 #include <string>
 
 #include "core/quantization_outcome.h"
@@ -26,8 +26,12 @@ class QuantizationTechniques {
 
 class AdvancedQuantizationTechniques {
  public:
+  // Calibrates on `calibration_data` (required); `options` are the technique's other parameters
+  // (layer_bits, search, max_acc_drop, ...; C++ additions to the documented API).
   static QuantizationOutcome mixed_precision_quantization(const Model& model, int bits_weights = 8,
-                                                          int bits_activations = 8);
+                                                          int bits_activations = 8,
+                                                          const Dataset* calibration_data = nullptr,
+                                                          const ParamValues& options = {});
   static QuantizationOutcome pruning_aware_quantization(const Model& model, double pruning_rate = 0.5,
                                                         const Dataset* training_data = nullptr);
   // The student trains against the teacher; `training_data` may be unlabelled (teacher only).

@@ -7,6 +7,7 @@
 #include "core/techniques/distillation_quantization.h"
 #include "core/techniques/dynamic_quantization.h"
 #include "core/techniques/graph_mode_quantization.h"
+#include "core/techniques/mixed_precision_quantization.h"
 #include "core/techniques/pruning_quantization.h"
 #include "core/techniques/quantization_aware_training.h"
 
@@ -27,19 +28,6 @@ TechniqueDescriptor available(std::string name, std::string apiFunction, std::st
   d.available = true;
   d.needsCalibration = needsCalibration;
   d.run = std::move(run);
-  return d;
-}
-
-TechniqueDescriptor notYetBuilt(std::string name, std::string apiFunction, std::string displayName,
-                                std::string summary, std::vector<ParamSpec> params,
-                                std::vector<std::string> layerTypes) {
-  TechniqueDescriptor d =
-      available(std::move(name), std::move(apiFunction), std::move(displayName), std::move(summary),
-                std::move(params), std::move(layerTypes), /*needsCalibration=*/false, nullptr);
-  d.available = false;
-  d.unavailableReason = "'" + d.name + "' (" + d.apiFunction +
-                        ") is not available yet in this version of "
-                        "QuantScope; no result is produced for it.";
   return d;
 }
 
@@ -111,11 +99,12 @@ TechniqueRegistry::TechniqueRegistry() {
                                   graphModeQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
                                   runGraphModeQuantization));
   techniques_.push_back(
-      notYetBuilt("mixed", "mixed_precision_quantization", "Mixed-precision quantization",
-                  "Chooses bit widths for weights and activations (sub-8-bit results are simulated).",
-                  {{"bits_weights", ParamType::Int, "8", 2, 16, {}, "Weight bits."},
-                   {"bits_activations", ParamType::Int, "8", 2, 16, {}, "Activation bits."}},
-                  convAndLinear));
+      available("mixed", "mixed_precision_quantization", "Mixed-precision quantization",
+                "Any bit-width from 2 to 8 (or float) per layer on the int8 kernels, with the weights packed "
+                "in the file; per-layer sensitivity, and a search for the smallest or the most accurate "
+                "assignment within a budget.",
+                mixedPrecisionQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
+                runMixedPrecisionQuantization));
   techniques_.push_back(trainer(available(
       "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
       "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, "

@@ -49,8 +49,8 @@ class TestCli : public QObject {
       QVERIFY(top.out.contains(command));
     const CliRun quantize = cli({"quantize", "--help"});
     QCOMPARE(quantize.exitCode, 0);
-    for (const char* text :
-         {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "[not available yet]"}) {
+    for (const char* text : {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "layer_bits",
+                             "--candidate-bits"}) {
       QVERIFY2(quantize.out.contains(text), text);
     }
   }
@@ -167,10 +167,12 @@ class TestCli : public QObject {
         cli({"quantize", f("mlp.pt"), "--param", "dtype=int3", "-o", quantscope::test::tempPath("x.pt")});
     QCOMPARE(badParam.exitCode, 1);
     QVERIFY(badParam.err.contains("not one of"));
-    const CliRun notYet =
-        cli({"quantize", f("mlp.pt"), "--technique", "mixed", "-o", quantscope::test::tempPath("x.pt")});
-    QCOMPARE(notYet.exitCode, 1);
-    QVERIFY(notYet.err.contains("not available yet"));
+    const CliRun unknownLayer =
+        cli({"quantize", f("mlp.pt"), "--technique", "mixed", "--calib-data", f("mlp_data.pt"),
+             "--layer-bits", "nope=4", "-o", quantscope::test::tempPath("x.pt")});
+    QCOMPARE(unknownLayer.exitCode, 1);
+    QVERIFY2(unknownLayer.err.contains("no quantizable layer 'nope'"), qPrintable(unknownLayer.err));
+    QVERIFY(!QFile::exists(quantscope::test::tempPath("x.pt")));
     const CliRun shape = cli({"bench", f("mlp_no_spec.pt")});
     QCOMPARE(shape.exitCode, 1);
     QVERIFY(shape.err.contains("--input-shape"));

@@ -131,11 +131,13 @@ class TestMainWindow : public QObject {
     window().exportChartTo(ChartPanel::Size, dir_.filePath("chart.gif"), 100, 100);
     QVERIFY(window().errorText().contains(".png, .jpg or .pdf"));
   }
-  void unavailableTechniqueSaysSo() {
+  void mixedPrecisionNamesTheValidLayersForAnUnknownOne() {
     window().selectTechnique("mixed");
+    window().techniqueForm().setValues({{"layer_bits", "nope=4"}});
     QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
-    QVERIFY(window().errorText().contains("not available yet"));
-    QVERIFY(!window().controller().busy());
+    QTRY_VERIFY_WITH_TIMEOUT(window().errorText().contains("no quantizable layer 'nope'"), 60000);
+    QVERIFY(window().errorText().contains("conv1, conv2, conv3, fc1, fc2"));
+    QTRY_VERIFY(!window().controller().busy());
     window().selectTechnique("dynamic");
   }
   void cancelMidRunStopsQuicklyAndKeepsRuns() {

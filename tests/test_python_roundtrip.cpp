@@ -58,6 +58,13 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("distillation, digits student") << "digits_cnn.pt"
                                                   << ""
                                                   << "distillation";
+    // Packed sub-8-bit weights that __setstate__ unpacks, a float layer, a 6-bit activation clamp.
+    QTest::newRow("mixed (2..6 bits, a float layer), digits CNN") << "digits_cnn.pt"
+                                                                  << ""
+                                                                  << "mixed";
+    QTest::newRow("mixed 4-bit, MLP") << "mlp.pt"
+                                      << "mlp_data.pt"
+                                      << "mixed";
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
@@ -75,6 +82,10 @@ class TestPythonRoundTrip : public QObject {
       params = {{"epochs", "1"},
                 {"train_samples", "320"},
                 {"student", resourcesDirectory() + "/digits_student.pt"}};
+    }
+    if (technique == "mixed") {
+      params = {{"bits_weights", "4"}};
+      if (digits) params["layer_bits"] = "conv1=float,conv2=2,conv3=3,fc1=w5a6";
     }
     const QuantizationOutcome outcome =
         prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);

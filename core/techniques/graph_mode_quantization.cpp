@@ -26,7 +26,9 @@ enum class Scope { WholeGraph, EachModule };
 
 const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
 
-std::vector<ParamSpec> commonParams() {
+}  // namespace
+
+std::vector<ParamSpec> postTrainingParams() {
   std::vector<ParamSpec> params = recipeAndEngineParams();
   params.insert(params.end(),
                 {
@@ -57,8 +59,6 @@ std::vector<ParamSpec> commonParams() {
   return params;
 }
 
-}  // namespace
-
 std::vector<ParamSpec> recipeAndEngineParams() {
   return {
       qconfigParam(
@@ -70,20 +70,6 @@ std::vector<ParamSpec> recipeAndEngineParams() {
 }
 
 namespace {
-
-torch::jit::QConfig makeQConfig(const QConfigRecipe& recipe, ObserverKind activationKind, double percentile) {
-  CalibrationObserverSpec activation;
-  activation.dtype = static_cast<int64_t>(c10::ScalarType::QUInt8);
-  activation.reduceRange = recipe.reduceRangeActivations;
-  activation.kind = activationKind;
-  activation.percentile = percentile;
-  CalibrationObserverSpec weight;
-  weight.isWeight = true;
-  weight.dtype = static_cast<int64_t>(c10::ScalarType::QInt8);
-  weight.symmetric = true;  // oneDNN needs zero-point-0 weights; PyTorch's default weight observers agree
-  weight.perChannel = recipe.perChannelWeights;
-  return torch::jit::QConfig(makeCalibrationObserver(activation), makeCalibrationObserver(weight));
-}
 
 QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params,
                                     const TechniqueContext& context, Scope scope,
@@ -109,7 +95,12 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   torch::jit::Module quantized;
   try {
     folded = foldedFloatCopy(model.impl().module);
-    const torch::jit::QConfig qconfig = makeQConfig(recipe, observer, std::stod(params.at("percentile")));
+    CalibrationQConfigSpec spec;
+    spec.perChannelWeights = recipe.perChannelWeights;
+    spec.reduceRangeActivations = recipe.reduceRangeActivations;
+    spec.activationKind = observer;
+    spec.percentile = std::stod(params.at("percentile"));
+    const torch::jit::QConfig qconfig = makeCalibrationQConfig(spec);
     if (scope == Scope::WholeGraph) {
       qconfigs[""] = qconfig;
     } else {
@@ -179,11 +170,11 @@ std::vector<ParamSpec> graphModeQuantizationParams() {
        {},
        "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
        "model's input spec."}};
-  for (auto& p : commonParams()) params.push_back(std::move(p));
+  for (auto& p : postTrainingParams()) params.push_back(std::move(p));
   return params;
 }
 
-std::vector<ParamSpec> staticQuantizationParams() { return commonParams(); }
+std::vector<ParamSpec> staticQuantizationParams() { return postTrainingParams(); }
 
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
                                              const TechniqueContext& context) {

@@ -11,6 +11,8 @@ namespace quantscope {
 // qconfig (the numerics recipe) and engine (the int8 kernels): every technique that makes a static int8
 // model through the graph passes takes these two.
 std::vector<ParamSpec> recipeAndEngineParams();
+// The recipe and engine plus the calibration parameters (observer, calib_samples, percentile).
+std::vector<ParamSpec> postTrainingParams();
 std::vector<ParamSpec> graphModeQuantizationParams();
 std::vector<ParamSpec> staticQuantizationParams();
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,

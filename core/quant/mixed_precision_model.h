@@ -1,0 +1,49 @@
+#pragma once
+// Mixed precision on LibTorch's graph passes: every layer gets a qconfig whose observers quantize on its
+// own bit grid (quant_min/quant_max inside int8), float layers get none (quantize/dequantize at their
+// borders), the rest of the graph follows the whole-graph (`fx`) placement. The converted model runs on the
+// int8 kernels; below 8 bits weights are stored packed and activations clamped to their grid, so the
+// model computes exactly the b-bit values. Internal: includes LibTorch.
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "core/internal/calibration.h"
+#include "core/quant/bit_plan.h"
+#include "core/quant/low_bit_weights.h"
+
+namespace quantscope {
+
+struct MixedPrecisionSettings {
+  bool perChannelWeights = true;
+  bool reduceRangeActivations = false;  // 8-bit activations only: 7-bit when the recipe asks
+  ObserverKind observer = ObserverKind::Histogram;
+  double percentile = 99.99;
+  int activationBits = 8;  // everything between the layers (the input, add, pool, ...)
+};
+
+// Conv1d/2d/3d and Linear modules of `folded`, in the order the model defines them.
+std::vector<std::string> quantizableLayers(const torch::jit::Module& folded);
+
+// Theoretical weight bytes of `plan`: numel * bits / 8 per quantized layer, 4 bytes a value for float ones.
+int64_t packedWeightBytes(const torch::jit::Module& folded, const BitPlan& plan);
+
+// A copy of `folded` with observers for `plan`. wholeGraph: as `fx` (the root's qconfig reaches every op
+// between layers); otherwise only the plan's quantized layers, each at its own borders (a layer alone for
+// sensitivity). Throws Error when no layer is quantized.
+torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPlan& plan,
+                                  const MixedPrecisionSettings& settings, bool wholeGraph);
+
+struct MixedPrecisionModel {
+  torch::jit::Module module;
+  std::vector<LowBitStorage> lowBitWeights;  // layers whose weights are stored packed below 8 bits
+  int clampedActivations = 0;                // int8 ops whose outputs are clamped to a b-bit grid
+};
+
+// The int8 model of a calibrated `observed` module (left unchanged): InsertQuantDeQuant and Finalize, then
+// b-bit clamps and packed b-bit weights. `folded` is the float model `observed` was made from.
+MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch::jit::Module& folded,
+                                const BitPlan& plan);
+
+}  // namespace quantscope

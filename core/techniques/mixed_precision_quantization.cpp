@@ -1,0 +1,376 @@
+// The recipe: fold batch norms, measure sensitivity (when asked or when searching), search (when asked),
+// then build the chosen assignment on the int8 kernels and describe it layer by layer. The machinery lives
+// in core/quant/mixed_precision_model (observers per bit grid, packed weights) and core/search/.
+#include "core/techniques/mixed_precision_quantization.h"
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "core/dataset.h"
+#include "core/errors.h"
+#include "core/internal/dataset_impl.h"
+#include "core/internal/model_impl.h"
+#include "core/internal/qconfig_recipe.h"
+#include "core/quant/fake_quant.h"
+#include "core/quant/int8_outcome.h"
+#include "core/quant/mixed_precision_model.h"
+#include "core/runtime_info.h"
+#include "core/search/bit_width_search.h"
+#include "core/search/layer_sensitivity.h"
+#include "core/techniques/graph_mode_quantization.h"
+
+namespace quantscope {
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
+std::string joinedLayers(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Everything the run needs, read once from the parameters and the context.
+struct MixedRun {
+  const QConfigRecipe* recipe = nullptr;
+  std::string observerName;
+  MixedPrecisionSettings settings;
+  torch::jit::Module folded;
+  std::vector<std::string> layers;
+  BitPlan requested;  // bits_weights/bits_activations and layer_bits
+  std::vector<int> candidateBits;
+  std::string search;
+  torch::Tensor calibrationInputs;
+  int64_t calibrationSamples = 0;
+};
+
+BitPlan planFromOptions(const MixedRun& run, const std::vector<int>& options,
+                        const std::vector<int>& choice) {
+  BitPlan plan;
+  for (size_t l = 0; l < run.layers.size(); ++l) {
+    plan.emplace_back(run.layers[l], LayerBits{options[size_t(choice[l])], run.settings.activationBits});
+  }
+  return plan;
+}
+
+MixedPrecisionModel buildPlan(const MixedRun& run, const BitPlan& plan, const Progress& progress) {
+  torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings, /*wholeGraph=*/true);
+  calibrate(observed, run.calibrationInputs, /*batchSize=*/32, progress);
+  return convertPlan(observed, run.folded, plan);
+}
+
+void describeLayerBits(QuantizationOutcome& outcome, const BitPlan& plan, const MixedPrecisionModel& built) {
+  for (auto& layer : outcome.layers) {
+    const auto found =
+        std::find_if(plan.begin(), plan.end(), [&](const auto& p) { return p.first == layer.layer; });
+    if (found == plan.end()) continue;
+    const LayerBits& bits = found->second;
+    if (bits.isFloat()) {
+      layer.weightBits = -1;
+      layer.scheme = "stays float by the bit assignment; quantize/dequantize at its borders";
+      continue;
+    }
+    layer.weightBits = bits.weightBits;
+    layer.activationBits = bits.activationBits;
+    for (const auto& stored : built.lowBitWeights) {
+      if (stored.layer != layer.layer) continue;
+      layer.scheme = std::to_string(stored.bits) + "-bit weights packed in the file (" +
+                     std::to_string(stored.packedBytes) + " B for " + std::to_string(stored.values) +
+                     " values), run on the int8 kernels at reduced range; " + layer.scheme;
+    }
+    if (bits.activationBits < 8) {
+      layer.scheme += "; output activations on a " + std::to_string(bits.activationBits) +
+                      "-bit grid (int8 kernel, clamped to " + std::to_string((1 << bits.activationBits) - 1) +
+                      ")";
+    }
+  }
+}
+
+SearchSpace searchSpace(const MixedRun& run, const std::vector<SensitivityRow>& rows) {
+  SearchSpace space;
+  space.layers = run.layers;
+  space.options = run.candidateBits;
+  space.options.push_back(0);  // float
+  for (const auto& layer : run.layers) {
+    space.weightCounts.push_back(run.folded.attr(layer).toModule().attr("weight").toTensor().numel());
+    std::vector<double> drops;
+    for (int bits : space.options) {
+      double drop = 0;
+      if (bits != 0) {
+        // A layer sensitivity could not measure counts as fragile, so the search raises it first.
+        drop = 100;
+        for (const auto& row : rows)
+          if (row.layer == layer && row.bits == std::to_string(bits)) drop = std::max(row.drop, 0.0);
+      }
+      drops.push_back(drop);
+    }
+    space.drop.push_back(drops);
+  }
+  return space;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> mixedPrecisionQuantizationParams() {
+  std::vector<ParamSpec> params{
+      {"bits_weights",
+       ParamType::Int,
+       "8",
+       2,
+       8,
+       {},
+       "Weight bits of every layer (symmetric, per channel as the recipe says). Below 8 the int8 kernels run "
+       "the b-bit values exactly and the file stores them packed; the kernels are no faster than at 8."},
+      {"bits_activations",
+       ParamType::Int,
+       "8",
+       2,
+       8,
+       {},
+       "Activation bits: each activation quantized to 2^b levels over its calibrated range and clamped "
+       "there."},
+      {"layer_bits",
+       ParamType::Text,
+       "",
+       0,
+       0,
+       {},
+       "Per-layer overrides, layer names as in the Layers table: conv1=float,fc2=4,fc1=w4a6 (float keeps "
+       "the layer float; 4: 4-bit weights; w4a6: weights and output activations)."},
+      {"search",
+       ParamType::Choice,
+       "none",
+       0,
+       0,
+       {"none", "accuracy", "size"},
+       "none: bits_weights/bits_activations with layer_bits. accuracy: the smallest model within "
+       "max_acc_drop. size: the best metric within max_size_kb. Each candidate is built and evaluated on the "
+       "int8 kernels."},
+      {"candidate_bits",
+       ParamType::Text,
+       "4,8",
+       0,
+       0,
+       {},
+       "Weight bit-widths the sensitivity measures and the search chooses from (float is always a choice)."},
+      {"max_acc_drop",
+       ParamType::Float,
+       "1.0",
+       0,
+       100,
+       {},
+       "Accuracy search: the largest metric drop from fp32 allowed, in points."},
+      {"max_size_kb",
+       ParamType::Float,
+       "0",
+       0,
+       1e7,
+       {},
+       "Size search: the largest file allowed, in KiB (1024 bytes)."},
+      {"max_evaluations",
+       ParamType::Int,
+       "40",
+       1,
+       1000,
+       {},
+       "Search: at most this many configurations built and evaluated."},
+      {"sensitivity",
+       ParamType::Bool,
+       "false",
+       0,
+       0,
+       {},
+       "Measure every layer's sensitivity to each candidate bit-width (always measured when searching)."},
+      {"sensitivity_samples",
+       ParamType::Int,
+       "256",
+       8,
+       1000000,
+       {},
+       "Samples of the calibration data that sensitivity and search calibrate and evaluate on."},
+  };
+  for (auto& p : postTrainingParams()) params.push_back(std::move(p));
+  return params;
+}
+
+QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const ParamValues& params,
+                                                  const TechniqueContext& context) {
+  const Progress& progress = context.progress;
+  if (!context.calibrationData) {
+    throw Error("'mixed' quantization needs calibration data; none was given.",
+                "Choose calibration data (e.g. the training split, or the test data).");
+  }
+  const Dataset& calibration = *context.calibrationData;
+  calibration.checkFits(model);
+
+  MixedRun run;
+  run.recipe = &qconfigRecipe(params.at("qconfig"));
+  run.observerName = params.at("observer") == "default" ? "histogram" : params.at("observer");
+  run.settings.observer = parseObserverKind(run.observerName);
+  run.settings.perChannelWeights = run.recipe->perChannelWeights;
+  run.settings.reduceRangeActivations = run.recipe->reduceRangeActivations;
+  run.settings.percentile = std::stod(params.at("percentile"));
+  run.settings.activationBits = std::stoi(params.at("bits_activations"));
+  run.search = params.at("search");
+  run.candidateBits = parseBitList(params.at("candidate_bits"), "candidate_bits");
+  run.calibrationSamples = std::min<int64_t>(std::stoll(params.at("calib_samples")), calibration.info().size);
+  run.calibrationInputs = calibration.impl().inputs.slice(0, 0, run.calibrationSamples);
+  if (run.search == "size" && std::stod(params.at("max_size_kb")) <= 0) {
+    throw Error("search=size needs a budget: max_size_kb is 0.",
+                "Set max_size_kb to the largest file you accept, in KiB.");
+  }
+
+  configureRuntime(0);
+  useQuantizedEngine(params.at("engine"));
+  const RuntimeInfo runtime = currentRuntimeInfo();
+  progress.update("Folding batch norms", 0.01);
+  try {
+    run.folded = foldedFloatCopy(model.impl().module);
+  } catch (const std::exception& e) {
+    throw Error("'mixed' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
+  }
+  run.layers = quantizableLayers(run.folded);
+  if (run.layers.empty()) {
+    throw Error("The model has no Conv or Linear layer for mixed precision; nothing was written.");
+  }
+  run.requested = parseBitPlan(params.at("layer_bits"), run.layers,
+                               {std::stoi(params.at("bits_weights")), run.settings.activationBits});
+
+  MixedPrecisionReport report;
+  report.search = run.search;
+  const bool measureSensitivityRows = run.search != "none" || params.at("sensitivity") == "true";
+  const int64_t evalSamples =
+      std::min<int64_t>(std::stoll(params.at("sensitivity_samples")), calibration.info().size);
+  std::unique_ptr<PlanEvaluator> evaluator;
+  std::vector<std::string> skipped;
+  BitPlan chosen = run.requested;
+  if (measureSensitivityRows) {
+    progress.update("Float outputs for sensitivity", 0.02);
+    const torch::Tensor labels = calibration.impl().labels;
+    evaluator =
+        std::make_unique<PlanEvaluator>(run.folded, calibration.impl().inputs.slice(0, 0, evalSamples),
+                                        labels.defined() ? labels.slice(0, 0, evalSamples) : torch::Tensor());
+    report.metricName = evaluator->metricName();
+    report.floatMetric = evaluator->floatMetric();
+    report.samples = evaluator->samples();
+
+    SensitivityJob job{run.folded,      run.settings, calibration.impl().inputs.slice(0, 0, evalSamples),
+                       evaluator.get(), run.layers,   run.candidateBits};
+    const auto start = std::chrono::steady_clock::now();
+    const double sensitivityEnd = run.search == "none" ? 0.85 : 0.45;
+    SensitivityResult sensitivity = measureSensitivity(job, progress.part(0.03, sensitivityEnd), skipped);
+    report.sensitivitySeconds = secondsSince(start);
+    report.sensitivity = sensitivity.rows;
+    if (sensitivity.cancelled) {
+      report.stoppedEarly = "Cancelled during sensitivity after " + std::to_string(sensitivity.layersDone) +
+                            " of " + std::to_string(run.layers.size()) + " layers" +
+                            (run.search == "none" ? "" : "; the search did not run") +
+                            ": the result is bits_weights/bits_activations with layer_bits.";
+    } else if (run.search != "none") {
+      SearchBudget budget;
+      budget.goal = run.search == "accuracy" ? SearchGoal::Accuracy : SearchGoal::Size;
+      budget.maxDrop = std::stod(params.at("max_acc_drop"));
+      budget.maxBytes = static_cast<int64_t>(std::llround(std::stod(params.at("max_size_kb")) * 1024.0));
+      budget.maxEvaluations = std::stoi(params.at("max_evaluations"));
+      report.budget = budget.goal == SearchGoal::Accuracy
+                          ? "max_acc_drop=" + formatNumber(budget.maxDrop) + " pt"
+                          : "max_size_kb=" + params.at("max_size_kb");
+      const SearchSpace space = searchSpace(run, report.sensitivity);
+      int evaluated = 0;
+      const Progress searchProgress = progress.part(0.45, 0.85);
+      auto evaluate = [&](const std::vector<int>& choice) {
+        const BitPlan plan = planFromOptions(run, space.options, choice);
+        const std::string assignment = formatBitPlan(plan, run.settings.activationBits);
+        if (searchProgress.onUpdate) {
+          searchProgress.onUpdate("Search: configuration " + std::to_string(++evaluated) + ": " + assignment,
+                                  std::min(1.0, double(evaluated) / double(budget.maxEvaluations)));
+        }
+        torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings, /*wholeGraph=*/true);
+        calibrate(observed, job.calibrationInputs, /*batchSize=*/64, Progress{});
+        MixedPrecisionModel built = convertPlan(observed, run.folded, plan);
+        const PlanMeasurement m = evaluator->measure(built.module);
+        SearchCandidate c;
+        c.assignment = assignment;
+        c.fileBytes = m.fileBytes;
+        c.packedWeightBytes = packedWeightBytes(run.folded, plan);
+        c.metric = m.metric;
+        c.drop = evaluator->floatMetric() - m.metric;
+        c.sqnrDb = m.sqnrDb;
+        return c;
+      };
+      const auto searchStart = std::chrono::steady_clock::now();
+      SearchResult searched =
+          searchBitWidths(space, budget, evaluate, [&] { return progress.takeCancelRequest(); });
+      report.searchSeconds = secondsSince(searchStart);
+      report.candidates = searched.candidates;
+      if (!searched.stoppedEarly.empty()) report.stoppedEarly = searched.stoppedEarly;
+      chosen = planFromOptions(run, space.options, searched.picked);
+    }
+  }
+
+  // The chosen assignment, calibrated on the calibration samples as `fx` is. A cancel taken above was a
+  // request to stop searching, so this last build runs to the end; a new cancel still stops it.
+  progress.update("Calibrating the chosen assignment", 0.86);
+  MixedPrecisionModel built = buildPlan(run, chosen, progress.part(0.86, 0.95));
+
+  progress.update("Comparing each layer's output with the float model", 0.96);
+  Int8ModelSource described;
+  described.original = &model;
+  described.floatReference = run.folded;
+  described.quantized = built.module;
+  described.technique = "mixed";
+  described.params = params;
+  described.recipe = run.recipe;
+  described.engine = runtime.quantizedEngine;
+  described.record = {{"observer", run.observerName},
+                      {"layer_bits", formatBitPlan(chosen, run.settings.activationBits)}};
+  described.sampleInputs = run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
+  QuantizationOutcome outcome = describeInt8Model(described);
+  describeLayerBits(outcome, chosen, built);
+  outcome.mixedPrecision = report;
+
+  const std::string recipeNote = outcome.notes.back();
+  outcome.notes.pop_back();
+  std::set<int> weightBits;
+  std::vector<std::string> floatLayers;
+  for (const auto& [layer, bits] : chosen) {
+    if (bits.isFloat())
+      floatLayers.push_back(layer);
+    else
+      weightBits.insert(bits.weightBits);
+  }
+  outcome.notes.push_back("Bits per layer: " + formatBitPlan(chosen, run.settings.activationBits) +
+                          " (activations " + std::to_string(run.settings.activationBits) + "-bit).");
+  if (!built.lowBitWeights.empty() || built.clampedActivations > 0) {
+    outcome.notes.push_back(
+        "Below 8 bits the int8 kernels compute the b-bit values exactly (weights on the b-bit grid, "
+        "activations clamped to theirs): these layers are reduced-range int8, not simulated, and run no "
+        "faster than at 8 bits; the size gain is real, the weights are stored packed in the file.");
+  }
+  if (!floatLayers.empty()) outcome.notes.push_back("Float layers: " + joinedLayers(floatLayers) + ".");
+  if (measureSensitivityRows) {
+    outcome.notes.push_back("Sensitivity and search measured " + report.metricName + " on " +
+                            std::to_string(report.samples) + " samples of " + calibration.info().name +
+                            " (calibrated on the same samples); fp32 scores " +
+                            formatNumber(report.floatMetric) + " %.");
+  }
+  for (const auto& s : skipped) outcome.notes.push_back("Sensitivity skipped " + s);
+  if (!report.stoppedEarly.empty()) outcome.notes.push_back(report.stoppedEarly);
+  outcome.notes.push_back("Calibrated on " + std::to_string(run.calibrationSamples) + " samples of " +
+                          calibration.info().name + " with " + run.observerName +
+                          " activation observers; batch norms folded into convolutions.");
+  outcome.notes.push_back(recipeNote);
+  progress.update("Quantized", 1.0);
+  return outcome;
+}
+
+}  // namespace quantscope
