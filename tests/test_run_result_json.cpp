@@ -283,6 +283,53 @@ class TestRunResultJson : public QObject {
       QCOMPARE(l.activationBits, 0);
     }
   }
+  void mixedPrecisionText() {
+    const RunResult r = mixedResult();
+    QCOMPARE(formatLayerBits(r.layers[0]), std::string("w8 a8"));
+    QCOMPARE(formatLayerBits(r.layers[1]), std::string("w4 a8"));
+    QCOMPARE(formatLayerBits(r.layers[2]), std::string("float"));
+    QCOMPARE(formatLayerBits(r.layers[3]), std::string("-"));
+    const std::string text = formatMixedPrecision(r.mixedPrecision);
+    QStringList lines = QString::fromStdString(text).split('\n');
+    auto line = [&](const QString& start) {
+      for (const auto& l : lines) {
+        if (l.trimmed().startsWith(start)) return l;
+      }
+      return QString();
+    };
+    QVERIFY2(line("Float model").contains("top-1 accuracy 98.61 % on 720 samples"), text.c_str());
+    // Sensitivity: a column per candidate bit-width, a row per layer in the given order.
+    QVERIFY2(line("Sensitivity").contains("1.8 s"), text.c_str());
+    QVERIFY(line("LAYER").contains("4 BIT") &&
+            line("LAYER").indexOf("4 BIT") < line("LAYER").indexOf("8 BIT"));
+    QVERIFY(line("conv1").contains("0.33 pt  14.3 dB"));
+    QVERIFY(line("conv1").contains("0.05 pt  inf (identical)"));
+    QVERIFY2(line("fc1").contains("1.00 pt  16.3 dB") && line("fc1").contains("0.15 pt  34.5 dB"),
+             text.c_str());
+    QVERIFY(text.find("conv1") < text.find("conv2") && text.find("conv2") < text.find("fc1"));
+    // Search: every configuration, the pick starred, the marks.
+    QVERIFY2(line("Search").contains("(accuracy, max_acc_drop=1 pt): 3 configurations, 4.5 s"), text.c_str());
+    const QString picked = line("*");
+    QVERIFY2(picked.contains("54.0") && picked.contains("21.0") && picked.contains("98.06 %") &&
+                 picked.contains("0.56 pt") && picked.contains("24.8 dB") && picked.contains(" BP ") &&
+                 picked.endsWith("conv1=8,conv2=4,fc1=8"),
+             qPrintable(picked));
+    const QString over = line("42.0");
+    QVERIFY2(over.contains("96.50 %") && over.contains("2.11 pt") && over.contains(" P ") &&
+                 !over.contains(" BP "),
+             qPrintable(over));
+    QCOMPARE(lines.filter("conv1=").size(), 3);
+    QVERIFY(line("Stopped early").contains("cancelled after 3 of 12 configurations"));
+    // In the run's text too, with the BITS column; not for other techniques.
+    const std::string run = formatRunResult(r);
+    QVERIFY(run.find("Mixed precision") != std::string::npos);
+    QVERIFY(run.find("BITS") != std::string::npos);
+    QVERIFY(QString::fromStdString(formatLayerReport(r.layers)).split('\n')[2].contains("w4 a8"));
+    QVERIFY(formatMixedPrecision(MixedPrecisionReport{}).empty());
+    const std::string plain = formatRunResult(trainedResult());
+    QVERIFY(plain.find("BITS") == std::string::npos);
+    QVERIFY(plain.find("Mixed precision") == std::string::npos);
+  }
   void textReportListsCurveFiguresAndSparsity() {
     const RunResult r = trainedResult();
     QCOMPARE(
