@@ -202,6 +202,8 @@ int commandQuantize(const QStringList& args) {
       if (!summary.trainingCurve.empty()) std::cout << "\n" << formatTrainingSummary(summary.trainingCurve);
       if (const std::string figures = formatFigures(summary.figures); !figures.empty())
         std::cout << "\n" << figures;
+      if (const std::string mixed = formatMixedPrecision(summary.mixedPrecision); !mixed.empty())
+        std::cout << "\n" << mixed;
       for (const auto& note : summary.notes) std::cout << "Note: " << note << "\n";
       if (summary.simulated)
         std::cout << "Note: the model is SIMULATED (fake-quantized), not run on int kernels.\n";

@@ -44,10 +44,10 @@ struct QuantizationOutcome {
   std::string recipe;  // the qconfig recipe that picked the numerics: "fbgemm", "qnnpack", ...
   std::string engine;  // the quantized engine whose kernels run it: "onednn", "qnnpack"
   std::vector<LayerQuantization> layers;
-  std::vector<std::string> notes;     // anything the user should know about this run
-  bool simulated = false;             // true for fake-quantized (sub-8-bit) results
-  TrainingCurve trainingCurve;        // training techniques: every step and epoch, per series
-  std::vector<ResultFigure> figures;  // technique-specific measured figures
+  std::vector<std::string> notes;       // anything the user should know about this run
+  bool simulated = false;               // true for fake-quantized (sub-8-bit) results
+  TrainingCurve trainingCurve;          // training techniques: every step and epoch, per series
+  std::vector<ResultFigure> figures;    // technique-specific measured figures
   MixedPrecisionReport mixedPrecision;  // mixed: sensitivity and the search's configurations
 };
 

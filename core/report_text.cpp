@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "core/technique_registry.h"
@@ -81,15 +82,103 @@ std::string formatLatency(const LatencyStats& s) {
          " threads, input " + InputSpec::shapeToString(s.inputShape) + ")";
 }
 
+std::string formatLayerBits(const LayerQuantization& l) {
+  if (l.weightBits < 0) return "float";
+  std::vector<std::string> parts;
+  if (l.weightBits > 0) parts.push_back("w" + std::to_string(l.weightBits));
+  if (l.activationBits > 0) parts.push_back("a" + std::to_string(l.activationBits));
+  return parts.empty() ? "-" : joined(parts, " ");
+}
+
 std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
+  // The BITS column only for mixed precision, so that other techniques' reports stay as they were.
+  const bool bits = std::any_of(layers.begin(), layers.end(), [](const LayerQuantization& l) {
+    return l.weightBits != 0 || l.activationBits != 0;
+  });
   std::ostringstream out;
-  out << padRight("LAYER", 22) << padRight("TYPE", 14) << padRight("INT8", 6) << padRight("WEIGHT SQNR", 13)
-      << padRight("OUTPUT SQNR", 13) << "SCHEME / REASON\n";
+  out << padRight("LAYER", 22) << padRight("TYPE", 14) << padRight("INT8", 6);
+  if (bits) out << padRight("BITS", 10);
+  out << padRight("WEIGHT SQNR", 13) << padRight("OUTPUT SQNR", 13) << "SCHEME / REASON\n";
   for (const auto& l : layers) {
-    out << padRight(l.layer, 22) << padRight(l.opKind, 14) << padRight(l.quantized ? "yes" : "no", 6)
-        << padRight(l.hasWeightSqnr ? formatSqnr(l.weightSqnrDb) : "-", 13)
+    out << padRight(l.layer, 22) << padRight(l.opKind, 14) << padRight(l.quantized ? "yes" : "no", 6);
+    if (bits) out << padRight(formatLayerBits(l), 10);
+    out << padRight(l.hasWeightSqnr ? formatSqnr(l.weightSqnrDb) : "-", 13)
         << padRight(l.hasOutputSqnr ? formatSqnr(l.outputSqnrDb) : "-", 13) << l.scheme << "\n";
   }
+  return out.str();
+}
+
+SensitivityGrid sensitivityGrid(const MixedPrecisionReport& m) {
+  SensitivityGrid grid;
+  for (const auto& row : m.sensitivity) {
+    if (std::find(grid.layers.begin(), grid.layers.end(), row.layer) == grid.layers.end())
+      grid.layers.push_back(row.layer);
+    if (std::find(grid.bits.begin(), grid.bits.end(), row.bits) == grid.bits.end())
+      grid.bits.push_back(row.bits);
+  }
+  std::stable_sort(grid.bits.begin(), grid.bits.end(), [](const std::string& a, const std::string& b) {
+    return std::atof(a.c_str()) < std::atof(b.c_str());
+  });
+  return grid;
+}
+
+std::string formatMixedPrecision(const MixedPrecisionReport& m) {
+  if (m.empty()) return "";
+  auto points = [](double drop) {
+    return std::isfinite(drop) ? format("%.2f pt", drop) : std::string("n/a");
+  };
+  auto percent = [](double metric) {
+    return std::isfinite(metric) ? format("%.2f %%", metric) : std::string("n/a");
+  };
+  auto kib = [](int64_t bytes) { return format("%.1f", static_cast<double>(bytes) / 1024.0); };
+  std::ostringstream out;
+  out << "Mixed precision\n";
+  out << "  Float model " << (m.metricName.empty() ? "metric" : m.metricName) << " "
+      << percent(m.floatMetric);
+  if (m.samples > 0) out << " on " << m.samples << " samples";
+  out << "\n";
+  if (!m.sensitivity.empty()) {
+    const SensitivityGrid grid = sensitivityGrid(m);
+    const auto& layers = grid.layers;
+    const auto& bits = grid.bits;
+    out << "\nSensitivity (one layer at a time, the rest float: drop in points, output SQNR"
+        << (m.sensitivitySeconds > 0 ? format(", %.1f s", m.sensitivitySeconds) : std::string()) << ")\n";
+    // Cells padded to a column's width; no padding after the last one.
+    auto line = [](std::string text) { return text.erase(text.find_last_not_of(' ') + 1) + "\n"; };
+    std::string header = "  " + padRight("LAYER", 22);
+    for (const auto& b : bits) header += padRight(b + " BIT", 22);
+    out << line(header);
+    for (const auto& layer : layers) {
+      std::string row = "  " + padRight(layer, 22);
+      for (const auto& b : bits) {
+        std::string cell = "-";
+        for (const auto& s : m.sensitivity) {
+          if (s.layer == layer && s.bits == b) cell = points(s.drop) + "  " + formatSqnr(s.sqnrDb);
+        }
+        row += padRight(cell, 22);
+      }
+      out << line(row);
+    }
+  }
+  if (!m.candidates.empty()) {
+    out << "\nSearch (" << (m.search.empty() ? "none" : m.search) << (m.budget.empty() ? "" : ", " + m.budget)
+        << "): " << m.candidates.size() << " configuration" << (m.candidates.size() == 1 ? "" : "s")
+        << (m.searchSeconds > 0 ? format(", %.1f s", m.searchSeconds) : std::string()) << "\n";
+    out << "  " << padRight("", 2) << padRight("KIB ON DISK", 13) << padRight("PACKED KIB", 12)
+        << padRight("METRIC", 10) << padRight("DROP", 11) << padRight("SQNR", 17) << padRight("MARKS", 7)
+        << "ASSIGNMENT\n";
+    for (const auto& c : m.candidates) {
+      std::string marks;
+      if (c.withinBudget) marks += "B";
+      if (c.pareto) marks += "P";
+      out << "  " << padRight(c.picked ? "*" : "", 2) << padRight(kib(c.fileBytes), 13)
+          << padRight(kib(c.packedWeightBytes), 12) << padRight(percent(c.metric), 10)
+          << padRight(points(c.drop), 11) << padRight(formatSqnr(c.sqnrDb), 17)
+          << padRight(marks.empty() ? "-" : marks, 7) << c.assignment << "\n";
+    }
+    out << "  (* picked, B within budget, P on the Pareto front of file size vs metric)\n";
+  }
+  if (!m.stoppedEarly.empty()) out << "Stopped early: " << m.stoppedEarly << "\n";
   return out.str();
 }
 
@@ -222,6 +311,7 @@ std::string formatRunResult(const RunResult& r) {
   if (const std::string sparsity = formatSparsity(r.layers); !sparsity.empty()) out << "\n" << sparsity;
   if (!r.trainingCurve.empty()) out << "\n" << formatTrainingSummary(r.trainingCurve);
   if (const std::string figures = formatFigures(r.figures); !figures.empty()) out << "\n" << figures;
+  if (const std::string mixed = formatMixedPrecision(r.mixedPrecision); !mixed.empty()) out << "\n" << mixed;
   if (!r.quantizedOps.ops.empty()) out << "\n" << formatOpProfile(r.quantizedOps) << "\n";
   for (const auto& note : r.notes) out << "Note: " << note << "\n";
   if (r.simulated) out << "Note: results are SIMULATED (fake-quantized), not run on int kernels.\n";

@@ -23,6 +23,18 @@ std::string formatTrainingSummary(const TrainingCurve& curve);
 std::string formatFigures(const std::vector<ResultFigure>& figures);
 // Per-layer sparsity (pruning) where measured, "" when no layer has it.
 std::string formatSparsity(const std::vector<LayerQuantization>& layers);
+// A layer's mixed-precision bits: "w4 a8", "w8", "float" (weight bits -1), "-" when the technique set none.
+std::string formatLayerBits(const LayerQuantization& layer);
+// The layers of mixed precision's sensitivity rows in the order given, and the candidate bit-widths in
+// increasing order: the rows and columns of its table and heat map.
+struct SensitivityGrid {
+  std::vector<std::string> layers, bits;
+};
+SensitivityGrid sensitivityGrid(const MixedPrecisionReport& report);
+// Mixed precision's sensitivity table (a row per layer, a column per candidate bit-width: drop in points
+// and output SQNR) and the search's configurations (size, metric, drop, SQNR, within budget / Pareto /
+// picked); "" when the report is empty.
+std::string formatMixedPrecision(const MixedPrecisionReport& report);
 std::string formatRunResult(const RunResult& result);
 
 }  // namespace quantscope

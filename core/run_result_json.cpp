@@ -106,6 +106,86 @@ TrainingPoint trainingPointFromJson(const QJsonObject& o) {
   return p;
 }
 
+// Mixed precision's report; written only for runs that have one, so other runs' JSON is unchanged.
+bool hasMixedPrecision(const MixedPrecisionReport& m) {
+  return !m.empty() || !m.metricName.empty() || !m.search.empty() || !m.budget.empty() ||
+         !m.stoppedEarly.empty();
+}
+
+QJsonObject toJson(const MixedPrecisionReport& m) {
+  QJsonArray sensitivity;
+  for (const auto& row : m.sensitivity) {
+    sensitivity.append(QJsonObject{{"layer", qs(row.layer)},
+                                   {"bits", qs(row.bits)},
+                                   {"metric", finiteOrNull(row.metric)},
+                                   {"drop", finiteOrNull(row.drop)},
+                                   {"sqnr_db", finiteOrNull(row.sqnrDb)},
+                                   {"seconds", row.seconds}});
+  }
+  QJsonArray candidates;
+  for (const auto& c : m.candidates) {
+    candidates.append(QJsonObject{{"assignment", qs(c.assignment)},
+                                  {"file_bytes", static_cast<qint64>(c.fileBytes)},
+                                  {"packed_weight_bytes", static_cast<qint64>(c.packedWeightBytes)},
+                                  {"metric", finiteOrNull(c.metric)},
+                                  {"drop", finiteOrNull(c.drop)},
+                                  {"sqnr_db", finiteOrNull(c.sqnrDb)},
+                                  {"within_budget", c.withinBudget},
+                                  {"pareto", c.pareto},
+                                  {"picked", c.picked}});
+  }
+  return {{"metric_name", qs(m.metricName)},
+          {"float_metric", finiteOrNull(m.floatMetric)},
+          {"samples", static_cast<qint64>(m.samples)},
+          {"search", qs(m.search)},
+          {"budget", qs(m.budget)},
+          {"sensitivity", sensitivity},
+          {"candidates", candidates},
+          {"stopped_early", qs(m.stoppedEarly)},
+          {"sensitivity_s", m.sensitivitySeconds},
+          {"search_s", m.searchSeconds}};
+}
+
+// Metrics and drops that were not finite are written as null and read back as NaN; an SQNR as +inf
+// (identical outputs), as everywhere else in the file.
+MixedPrecisionReport mixedPrecisionFromJson(const QJsonObject& o) {
+  MixedPrecisionReport m;
+  m.metricName = ss(o.value("metric_name"));
+  m.floatMetric = numberOr(o.value("float_metric"), NAN);
+  m.samples = o.value("samples").toInteger();
+  m.search = ss(o.value("search"));
+  m.budget = ss(o.value("budget"));
+  for (const auto& v : o.value("sensitivity").toArray()) {
+    const QJsonObject row = v.toObject();
+    SensitivityRow s;
+    s.layer = ss(row.value("layer"));
+    s.bits = ss(row.value("bits"));
+    s.metric = numberOr(row.value("metric"), NAN);
+    s.drop = numberOr(row.value("drop"), NAN);
+    s.sqnrDb = numberOr(row.value("sqnr_db"), INFINITY);
+    s.seconds = row.value("seconds").toDouble();
+    m.sensitivity.push_back(s);
+  }
+  for (const auto& v : o.value("candidates").toArray()) {
+    const QJsonObject row = v.toObject();
+    SearchCandidate c;
+    c.assignment = ss(row.value("assignment"));
+    c.fileBytes = row.value("file_bytes").toInteger();
+    c.packedWeightBytes = row.value("packed_weight_bytes").toInteger();
+    c.metric = numberOr(row.value("metric"), NAN);
+    c.drop = numberOr(row.value("drop"), NAN);
+    c.sqnrDb = numberOr(row.value("sqnr_db"), INFINITY);
+    c.withinBudget = row.value("within_budget").toBool();
+    c.pareto = row.value("pareto").toBool();
+    c.picked = row.value("picked").toBool();
+    m.candidates.push_back(c);
+  }
+  m.stoppedEarly = ss(o.value("stopped_early"));
+  m.sensitivitySeconds = o.value("sensitivity_s").toDouble();
+  m.searchSeconds = o.value("search_s").toDouble();
+  return m;
+}
+
 }  // namespace
 
 QJsonObject toJson(const LatencyStats& s) {
@@ -210,6 +290,9 @@ QJsonObject toJson(const RunResult& r) {
     putIfMeasured(layer, "sparsity", l.sparsity);
     putIfMeasured(layer, "int8_sparsity", l.int8Sparsity);
     if (l.channelsRemoved != 0) layer["channels_removed"] = static_cast<qint64>(l.channelsRemoved);
+    // Mixed precision's bits; 0 (not set) is left out.
+    if (l.weightBits != 0) layer["weight_bits"] = l.weightBits;
+    if (l.activationBits != 0) layer["activation_bits"] = l.activationBits;
     layers.append(layer);
   }
   QJsonArray curve;
@@ -221,28 +304,30 @@ QJsonObject toJson(const RunResult& r) {
                                {"value", finiteOrNull(f.value)},
                                {"unit", qs(f.unit)}});
   }
-  return {{"technique", qs(r.technique)},
-          {"params", params},
-          {"recipe", qs(r.recipe)},
-          {"engine", qs(r.engine)},
-          {"model_path", qs(r.modelPath)},
-          {"dataset", qs(r.datasetName)},
-          {"dataset_size", static_cast<qint64>(r.datasetSize)},
-          {"sizes", toJson(r.sizes)},
-          {"original_accuracy", toJson(r.originalAccuracy)},
-          {"quantized_accuracy", toJson(r.quantizedAccuracy)},
-          {"fidelity", toJson(r.fidelity)},
-          {"original_latency", toJson(r.originalLatency)},
-          {"quantized_latency", toJson(r.quantizedLatency)},
-          {"quantized_ops", toJson(r.quantizedOps)},
-          {"layers", layers},
-          {"notes", toArray(r.notes)},
-          {"simulated", r.simulated},
-          {"training_curve", curve},
-          {"figures", figures},
-          {"quantize_seconds", r.quantizeSeconds},
-          {"finished_at", qs(r.finishedAt)},
-          {"runtime", toJson(r.runtime)}};
+  QJsonObject json{{"technique", qs(r.technique)},
+                   {"params", params},
+                   {"recipe", qs(r.recipe)},
+                   {"engine", qs(r.engine)},
+                   {"model_path", qs(r.modelPath)},
+                   {"dataset", qs(r.datasetName)},
+                   {"dataset_size", static_cast<qint64>(r.datasetSize)},
+                   {"sizes", toJson(r.sizes)},
+                   {"original_accuracy", toJson(r.originalAccuracy)},
+                   {"quantized_accuracy", toJson(r.quantizedAccuracy)},
+                   {"fidelity", toJson(r.fidelity)},
+                   {"original_latency", toJson(r.originalLatency)},
+                   {"quantized_latency", toJson(r.quantizedLatency)},
+                   {"quantized_ops", toJson(r.quantizedOps)},
+                   {"layers", layers},
+                   {"notes", toArray(r.notes)},
+                   {"simulated", r.simulated},
+                   {"training_curve", curve},
+                   {"figures", figures},
+                   {"quantize_seconds", r.quantizeSeconds},
+                   {"finished_at", qs(r.finishedAt)},
+                   {"runtime", toJson(r.runtime)}};
+  if (hasMixedPrecision(r.mixedPrecision)) json["mixed_precision"] = toJson(r.mixedPrecision);
+  return json;
 }
 
 RunResult runResultFromJson(const QJsonObject& o) {
@@ -292,6 +377,8 @@ RunResult runResultFromJson(const QJsonObject& o) {
     layer.sparsity = measuredOr(l, "sparsity");
     layer.int8Sparsity = measuredOr(l, "int8_sparsity");
     layer.channelsRemoved = l.value("channels_removed").toInteger();
+    layer.weightBits = l.value("weight_bits").toInt();
+    layer.activationBits = l.value("activation_bits").toInt();
     r.layers.push_back(layer);
   }
   for (const auto& v : o.value("notes").toArray()) r.notes.push_back(ss(v));
@@ -303,6 +390,7 @@ RunResult runResultFromJson(const QJsonObject& o) {
     r.figures.push_back(
         {ss(f.value("group")), ss(f.value("name")), numberOr(f.value("value"), NAN), ss(f.value("unit"))});
   }
+  r.mixedPrecision = mixedPrecisionFromJson(o.value("mixed_precision").toObject());
   r.quantizeSeconds = o.value("quantize_seconds").toDouble();
   r.finishedAt = ss(o.value("finished_at"));
   const QJsonObject rt = o.value("runtime").toObject();

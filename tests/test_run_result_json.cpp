@@ -1,5 +1,6 @@
-// RunResult <-> JSON for the training techniques' additions (training curve, figures, per-layer sparsity),
-// written and read back through the same bytes project files and --json use; and their text rendering.
+// RunResult <-> JSON for the training techniques' and mixed precision's additions (training curve, figures,
+// per-layer sparsity and bits, the mixed-precision report), written and read back through the same bytes
+// project files and --json use; and their text rendering.
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QtTest>
@@ -54,6 +55,67 @@ RunResult trainedResult() {
   plain.layer = "fc2";
   plain.opKind = "Linear";
   r.layers = {pruned, plain};
+  return r;
+}
+
+// A mixed-precision run: three layers at 4 and 8 bits, three configurations of an accuracy search.
+RunResult mixedResult() {
+  RunResult r;
+  r.technique = "mixed";
+  MixedPrecisionReport& m = r.mixedPrecision;
+  m.metricName = "top-1 accuracy";
+  m.floatMetric = 98.61111111111111;
+  m.samples = 720;
+  m.search = "accuracy";
+  m.budget = "max_acc_drop=1 pt";
+  const char* layers[] = {"conv1", "conv2", "fc1"};
+  for (int i = 0; i < 3; ++i) {
+    for (const char* bits : {"4", "8"}) {
+      SensitivityRow row;
+      row.layer = layers[i];
+      row.bits = bits;
+      row.drop = (bits[0] == '4' ? 1.0 / 3.0 : 0.05) * (i + 1);
+      row.metric = m.floatMetric - row.drop;
+      row.sqnrDb = (bits[0] == '4' ? 14.3 : 32.5) + i;
+      row.seconds = 0.125 * (i + 1);
+      m.sensitivity.push_back(row);
+    }
+  }
+  m.sensitivity[1].sqnrDb = INFINITY;  // identical outputs: written as null, read back as +inf
+  auto candidate = [](const char* assignment, int64_t file, int64_t packed, double metric, double drop,
+                      double sqnr, bool within, bool pareto, bool picked) {
+    SearchCandidate c;
+    c.assignment = assignment;
+    c.fileBytes = file;
+    c.packedWeightBytes = packed;
+    c.metric = metric;
+    c.drop = drop;
+    c.sqnrDb = sqnr;
+    c.withinBudget = within;
+    c.pareto = pareto;
+    c.picked = picked;
+    return c;
+  };
+  m.candidates = {
+      candidate("conv1=8,conv2=8,fc1=8", 61440, 28160, 98.47222222222223, 0.1388888888888889, 31.5, true,
+                true, false),
+      candidate("conv1=8,conv2=4,fc1=8", 55296, 21504, 98.05555555555556, 0.5555555555555556, 24.8, true,
+                true, true),
+      candidate("conv1=4,conv2=4,fc1=4", 43008, 14080, 96.5, 2.1111111111111112, 12.0, false, true, false)};
+  m.stoppedEarly = "cancelled after 3 of 12 configurations; the best of those is returned";
+  m.sensitivitySeconds = 1.75;
+  m.searchSeconds = 4.5;
+  LayerQuantization conv1, conv2, fc1, fc2;
+  conv1.layer = "conv1";
+  conv1.weightBits = 8;
+  conv1.activationBits = 8;
+  conv2.layer = "conv2";
+  conv2.weightBits = 4;
+  conv2.activationBits = 8;
+  fc1.layer = "fc1";
+  fc1.weightBits = -1;
+  fc2.layer = "fc2";  // not set by the technique
+  r.layers = {conv1, conv2, fc1, fc2};
   return r;
 }
 
@@ -146,6 +208,127 @@ class TestRunResultJson : public QObject {
     const RunResult back = runResultFromJson(json);
     QVERIFY(back.trainingCurve.empty());
     QVERIFY(back.figures.empty());
+  }
+  void mixedPrecisionRoundTripsExactly() {
+    const RunResult original = mixedResult();
+    const RunResult back = roundTrip(original);
+    const MixedPrecisionReport& a = original.mixedPrecision;
+    const MixedPrecisionReport& b = back.mixedPrecision;
+    QCOMPARE(b.metricName, a.metricName);
+    QVERIFY(b.floatMetric == a.floatMetric);
+    QCOMPARE(b.samples, a.samples);
+    QCOMPARE(b.search, a.search);
+    QCOMPARE(b.budget, a.budget);
+    QCOMPARE(b.stoppedEarly, a.stoppedEarly);
+    QVERIFY(b.sensitivitySeconds == a.sensitivitySeconds);
+    QVERIFY(b.searchSeconds == a.searchSeconds);
+    QCOMPARE(b.sensitivity.size(), a.sensitivity.size());
+    for (size_t i = 0; i < a.sensitivity.size(); ++i) {
+      QCOMPARE(b.sensitivity[i].layer, a.sensitivity[i].layer);
+      QCOMPARE(b.sensitivity[i].bits, a.sensitivity[i].bits);
+      QVERIFY(b.sensitivity[i].metric == a.sensitivity[i].metric);
+      QVERIFY(b.sensitivity[i].drop == a.sensitivity[i].drop);
+      QVERIFY(b.sensitivity[i].sqnrDb == a.sensitivity[i].sqnrDb);
+      QVERIFY(b.sensitivity[i].seconds == a.sensitivity[i].seconds);
+    }
+    QVERIFY(std::isinf(b.sensitivity[1].sqnrDb) && b.sensitivity[1].sqnrDb > 0);
+    QCOMPARE(b.candidates.size(), a.candidates.size());
+    for (size_t i = 0; i < a.candidates.size(); ++i) {
+      const SearchCandidate& x = a.candidates[i];
+      const SearchCandidate& y = b.candidates[i];
+      QCOMPARE(y.assignment, x.assignment);
+      QCOMPARE(y.fileBytes, x.fileBytes);
+      QCOMPARE(y.packedWeightBytes, x.packedWeightBytes);
+      QVERIFY(y.metric == x.metric);
+      QVERIFY(y.drop == x.drop);
+      QVERIFY(y.sqnrDb == x.sqnrDb);
+      QCOMPARE(y.withinBudget, x.withinBudget);
+      QCOMPARE(y.pareto, x.pareto);
+      QCOMPARE(y.picked, x.picked);
+    }
+    QCOMPARE(back.layers.size(), original.layers.size());
+    for (size_t i = 0; i < original.layers.size(); ++i) {
+      QCOMPARE(back.layers[i].weightBits, original.layers[i].weightBits);
+      QCOMPARE(back.layers[i].activationBits, original.layers[i].activationBits);
+    }
+    QCOMPARE(back.layers[2].weightBits, -1);
+  }
+  void runsWithoutMixedPrecisionKeepTheirJson() {
+    // Other techniques' JSON gains no key; files written before mixed precision still read.
+    const QJsonObject plain = toJson(trainedResult());
+    QVERIFY(!plain.contains("mixed_precision"));
+    for (const auto& layer : plain.value("layers").toArray()) {
+      QVERIFY(!layer.toObject().contains("weight_bits"));
+      QVERIFY(!layer.toObject().contains("activation_bits"));
+    }
+    QJsonObject json = toJson(mixedResult());
+    QVERIFY(json.contains("mixed_precision"));
+    QCOMPARE(json.value("layers").toArray()[1].toObject().value("weight_bits").toInt(), 4);
+    QVERIFY(!json.value("layers").toArray()[3].toObject().contains("weight_bits"));
+    json.remove("mixed_precision");
+    QJsonArray layers = json.value("layers").toArray();
+    for (int i = 0; i < layers.size(); ++i) {
+      QJsonObject layer = layers[i].toObject();
+      layer.remove("weight_bits");
+      layer.remove("activation_bits");
+      layers[i] = layer;
+    }
+    json["layers"] = layers;
+    const RunResult back = runResultFromJson(json);
+    QVERIFY(back.mixedPrecision.empty());
+    QVERIFY(back.mixedPrecision.metricName.empty());
+    QCOMPARE(back.layers.size(), size_t(4));
+    for (const auto& l : back.layers) {
+      QCOMPARE(l.weightBits, 0);
+      QCOMPARE(l.activationBits, 0);
+    }
+  }
+  void mixedPrecisionText() {
+    const RunResult r = mixedResult();
+    QCOMPARE(formatLayerBits(r.layers[0]), std::string("w8 a8"));
+    QCOMPARE(formatLayerBits(r.layers[1]), std::string("w4 a8"));
+    QCOMPARE(formatLayerBits(r.layers[2]), std::string("float"));
+    QCOMPARE(formatLayerBits(r.layers[3]), std::string("-"));
+    const std::string text = formatMixedPrecision(r.mixedPrecision);
+    QStringList lines = QString::fromStdString(text).split('\n');
+    auto line = [&](const QString& start) {
+      for (const auto& l : lines) {
+        if (l.trimmed().startsWith(start)) return l;
+      }
+      return QString();
+    };
+    QVERIFY2(line("Float model").contains("top-1 accuracy 98.61 % on 720 samples"), text.c_str());
+    // Sensitivity: a column per candidate bit-width, a row per layer in the given order.
+    QVERIFY2(line("Sensitivity").contains("1.8 s"), text.c_str());
+    QVERIFY(line("LAYER").contains("4 BIT") &&
+            line("LAYER").indexOf("4 BIT") < line("LAYER").indexOf("8 BIT"));
+    QVERIFY(line("conv1").contains("0.33 pt  14.3 dB"));
+    QVERIFY(line("conv1").contains("0.05 pt  inf (identical)"));
+    QVERIFY2(line("fc1").contains("1.00 pt  16.3 dB") && line("fc1").contains("0.15 pt  34.5 dB"),
+             text.c_str());
+    QVERIFY(text.find("conv1") < text.find("conv2") && text.find("conv2") < text.find("fc1"));
+    // Search: every configuration, the pick starred, the marks.
+    QVERIFY2(line("Search").contains("(accuracy, max_acc_drop=1 pt): 3 configurations, 4.5 s"), text.c_str());
+    const QString picked = line("*");
+    QVERIFY2(picked.contains("54.0") && picked.contains("21.0") && picked.contains("98.06 %") &&
+                 picked.contains("0.56 pt") && picked.contains("24.8 dB") && picked.contains(" BP ") &&
+                 picked.endsWith("conv1=8,conv2=4,fc1=8"),
+             qPrintable(picked));
+    const QString over = line("42.0");
+    QVERIFY2(over.contains("96.50 %") && over.contains("2.11 pt") && over.contains(" P ") &&
+                 !over.contains(" BP "),
+             qPrintable(over));
+    QCOMPARE(lines.filter("conv1=").size(), 3);
+    QVERIFY(line("Stopped early").contains("cancelled after 3 of 12 configurations"));
+    // In the run's text too, with the BITS column; not for other techniques.
+    const std::string run = formatRunResult(r);
+    QVERIFY(run.find("Mixed precision") != std::string::npos);
+    QVERIFY(run.find("BITS") != std::string::npos);
+    QVERIFY(QString::fromStdString(formatLayerReport(r.layers)).split('\n')[2].contains("w4 a8"));
+    QVERIFY(formatMixedPrecision(MixedPrecisionReport{}).empty());
+    const std::string plain = formatRunResult(trainedResult());
+    QVERIFY(plain.find("BITS") == std::string::npos);
+    QVERIFY(plain.find("Mixed precision") == std::string::npos);
   }
   void textReportListsCurveFiguresAndSparsity() {
     const RunResult r = trainedResult();

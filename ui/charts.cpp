@@ -56,8 +56,8 @@ CategoryBars categoryBars(QCustomPlot* plot, const std::vector<RunEntry>& runs, 
 
 QString ChartPanel::title(Chart chart) {
   static const char* titles[] = {
-      "Size",           "Accuracy",         "Latency",  "Accuracy vs size", "Accuracy vs latency",
-      "Per-layer SQNR", "Weight histogram", "Training", "Technique figures"};
+      "Size",           "Accuracy",         "Latency",  "Accuracy vs size",  "Accuracy vs latency",
+      "Per-layer SQNR", "Weight histogram", "Training", "Technique figures", "Mixed precision"};
   static_assert(sizeof(titles) / sizeof(titles[0]) == ChartCount, "one title per chart");
   return titles[chart];
 }
@@ -66,12 +66,13 @@ ChartPanel::ChartPanel(QWidget* parent) : QTabWidget(parent) {
   for (int c = 0; c < ChartCount; ++c) {
     plots_[c] = newPlot();
     plots_[c]->setObjectName("chart_" + title(Chart(c)).toLower().replace(' ', '_'));
-    if (c != TechniqueFigures) {
+    if (c != TechniqueFigures && c != MixedPrecision) {
       addTab(plots_[c], title(Chart(c)));
       continue;
     }
-    // The figures stack a panel per unit, each row at a readable height: when a run has more rows than the
-    // tab has room for, the chart grows and scrolls (with the wheel too: it neither drags nor zooms).
+    // The figures stack a panel per unit, each row at a readable height (as does the mixed-precision heat
+    // map, a row per layer): when a run has more rows than the tab has room for, the chart grows and
+    // scrolls (with the wheel too: it neither drags nor zooms).
     plots_[c]->setInteractions({});
     auto* scroll = new QScrollArea;
     scroll->setFrameShape(QFrame::NoFrame);
@@ -133,6 +134,7 @@ void ChartPanel::showRuns(const std::vector<RunEntry>& runs, int detailRun, cons
     drawTraining(detail ? detail->result.trainingCurve : TrainingCurve{},
                  detail ? detail->label() : QString(), false);
   drawFigures(detail);
+  drawMixedPrecision(detail);
   for (QCustomPlot* plot : plots_) plot->replot();
 }
 

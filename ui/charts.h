@@ -1,7 +1,8 @@
 #pragma once
 // The result charts (QCustomPlot): size, accuracy and latency bars, accuracy-vs-size and
 // accuracy-vs-latency scatter with the Pareto front, per-layer SQNR, a weight histogram, the training curve
-// (live while a run trains) and the technique's own figures (with per-layer sparsity for pruning).
+// (live while a run trains), the technique's own figures (with per-layer sparsity for pruning) and mixed
+// precision's sensitivity heat map and search scatter.
 #include <QTabWidget>
 #include <vector>
 
@@ -25,6 +26,7 @@ class ChartPanel : public QTabWidget {
     WeightHistogram,
     Training,
     TechniqueFigures,
+    MixedPrecision,
     ChartCount
   };
   explicit ChartPanel(QWidget* parent = nullptr);
@@ -52,9 +54,11 @@ class ChartPanel : public QTabWidget {
   void drawHistogram(const RunEntry* run, const QString& layer);
   void drawTraining(const TrainingCurve& curve, const QString& label, bool live);
   void drawFigures(const RunEntry* run);
+  void drawMixedPrecision(const RunEntry* run);
 
   QCustomPlot* plots_[ChartCount] = {};
   QCPMarginGroup* figureMargins_ = nullptr;  // the technique-figures panels' shared margins
+  QCPMarginGroup* mixedMargins_ = nullptr;   // the mixed-precision panels' shared top and bottom
   bool live_ = false;
   QString liveLabel_;
   TrainingCurve liveCurve_;

@@ -263,10 +263,12 @@ QWidget* MainWindow::buildResults() {
   comparison_->setReadOnly(true);
   comparison_->setPlaceholderText("Select two or more runs in the Runs tab to compare them.");
   resultTabs_->addTab(comparison_, "Compare");
-  layersTable_ = new QTableWidget(0, 6);
+  layersTable_ = new QTableWidget(0, 7);
   layersTable_->setObjectName("layersTable");
   layersTable_->setHorizontalHeaderLabels(
-      {"Layer", "Type", "Parameters", "Shapes", "Dtype", "Quantizable by"});
+      {"Layer", "Type", "Parameters", "Shapes", "Dtype", "Quantizable by", "Bits (selected run)"});
+  layersTable_->horizontalHeaderItem(6)->setToolTip(
+      "Mixed precision: the layer's weight and activation bits in the selected run (w4 a8), or float.");
   layersTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   layersTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   resultTabs_->addTab(layersTable_, "Layers");

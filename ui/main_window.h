@@ -76,6 +76,7 @@ class MainWindow : public QMainWindow {
   void refreshCharts();
   void refreshComparison();
   void refreshOps(int row);
+  void refreshLayerBits(int row);
   void addRecentFile(const QString& path);
   void rebuildRecentMenu();
   void restoreTechniqueParams();

@@ -14,6 +14,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTextEdit>
+#include <algorithm>
 
 #include "core/comparison.h"
 #include "core/errors.h"
@@ -104,6 +105,7 @@ void MainWindow::showModel(const Model& model, const ModelInfo& info) {
     for (int c = 0; c < cells.size(); ++c) layersTable_->setItem(row, c, new QTableWidgetItem(cells[c]));
   }
   layersTable_->setToolTip("* = technique not available yet");
+  refreshLayerBits(selectedRunRow());
   stage_->setText("Loaded " + QString::fromStdString(model.displayName()) + ".");
   if (!model.sourcePath().empty()) addRecentFile(QString::fromStdString(model.sourcePath()));
 }
@@ -218,6 +220,27 @@ void MainWindow::refreshCharts() {
   histogramLayer_->blockSignals(false);
   charts_->showRuns(runs, detail, histogramLayer_->currentText());
   refreshOps(detail);
+  refreshLayerBits(detail);
+}
+
+void MainWindow::refreshLayerBits(int row) {
+  // The Bits column follows the selected run; it stays empty for runs whose technique set no bits.
+  const auto& runs = runsModel_->runs();
+  const std::vector<LayerQuantization>* layers =
+      row >= 0 && row < int(runs.size()) ? &runs[size_t(row)].result.layers : nullptr;
+  const bool anyBits = layers && std::any_of(layers->begin(), layers->end(), [](const LayerQuantization& l) {
+                         return l.weightBits != 0 || l.activationBits != 0;
+                       });
+  for (int r = 0; r < layersTable_->rowCount(); ++r) {
+    QString text;
+    if (anyBits && layersTable_->item(r, 0)) {
+      const std::string name = layersTable_->item(r, 0)->text().toStdString();
+      for (const auto& l : *layers) {
+        if (l.layer == name) text = QString::fromStdString(formatLayerBits(l));
+      }
+    }
+    layersTable_->setItem(r, 6, new QTableWidgetItem(text));
+  }
 }
 
 void MainWindow::refreshOps(int row) {
