@@ -29,6 +29,7 @@ struct ParamSpec {
 struct TechniqueContext {
   const Dataset* calibrationData = nullptr;  // for techniques that calibrate
   const Dataset* trainingData = nullptr;     // for techniques that train; falls back to calibrationData
+  const Dataset* evaluationData = nullptr;   // the data the run is measured on, when the front end has it
   // Extra models by role, e.g. "student" for distillation; a technique documents the roles it reads.
   std::map<std::string, Model> models;
   Progress progress;  // stage/fraction, cancel, and streamed training points

@@ -82,9 +82,12 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
   // Training dominates a training technique's run: it gets most of the progress bar.
   const double quantizeShare = trains ? 0.8 : 0.2;
   const auto started = std::chrono::steady_clock::now();
-  QuantizationOutcome outcome = prepare_model_for_quantization(
-      model, technique, kwargs, options.calibrationData ? options.calibrationData : &test_data,
-      progress.part(0.0, quantizeShare), options.models);
+  TechniqueContext context;
+  context.calibrationData = options.calibrationData ? options.calibrationData : &test_data;
+  context.evaluationData = &test_data;
+  context.models = options.models;
+  context.progress = progress.part(0.0, quantizeShare);
+  QuantizationOutcome outcome = TechniqueRegistry::instance().run(technique, model, kwargs, context);
   RunResult result = describeOutcome(outcome);
   // The rest of the bar: evaluation, sizes, benchmarks and profile, at the fractions they always had.
   const auto at = [quantizeShare](double f) {

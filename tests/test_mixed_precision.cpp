@@ -117,12 +117,12 @@ class TestMixedPrecision : public QObject {
 
   void perLayerBitsRunOnInt8KernelsAndShrinkTheFile() {
     std::map<int, int64_t> fileBytes;
-    std::map<int, double> accuracy;
+    std::map<int, double> top1;
     for (int bits : {8, 6, 4, 3, 2}) {
       const QuantizationOutcome outcome = run({{"bits_weights", std::to_string(bits)}});
       QVERIFY(!outcome.simulated);  // executed on the int8 kernels, not simulated
       fileBytes[bits] = compare_model_sizes(model_, outcome.model).quantized.serializedBytes;
-      accuracy[bits] = accuracy(outcome.model);
+      top1[bits] = accuracy(outcome.model);
       for (const auto& name : kDigitsLayers) {
         const LayerQuantization& l = layer(outcome.layers, name);
         QVERIFY2(l.quantized, name.c_str());
@@ -141,8 +141,8 @@ class TestMixedPrecision : public QObject {
     QVERIFY(fileBytes[8] - fileBytes[4] > 65536 * 4 / 8);
     // 8-bit mixed precision is the fx recipe: the same accuracy as fx; 2-bit weights lose accuracy.
     const QuantizationOutcome fx = prepare_model_for_quantization(model_, "fx", {}, &calibration_);
-    QCOMPARE(accuracy[8], accuracy(fx.model));
-    QVERIFY(accuracy[2] < accuracy[8]);
+    QCOMPARE(top1[8], accuracy(fx.model));
+    QVERIFY(top1[2] < top1[8]);
   }
 
   void floatOverridesStayFloatAndActivationBitsShowInTheReport() {
@@ -172,9 +172,10 @@ class TestMixedPrecision : public QObject {
       QVERIFY(std::isfinite(row.sqnrDb) || row.sqnrDb > 0);
       (row.bits == "2" ? worst2 : worst8) = std::max(row.bits == "2" ? worst2 : worst8, row.drop);
     }
-    // A single layer at 8 bits costs (almost) nothing; at 2 bits at least one layer hurts more.
+    // A single layer at 8 bits costs (almost) nothing. The training split is fitted perfectly (fp32 100 %),
+    // so 2-bit drops may be 0 there too: the output SQNR below tells the bit-widths apart.
     QVERIFY2(worst8 <= 1.0, std::to_string(worst8).c_str());
-    QVERIFY(worst2 > worst8);
+    QVERIFY(worst2 >= worst8);
     // Per layer, 2-bit output SQNR is below 8-bit output SQNR.
     for (const auto& name : kDigitsLayers) {
       double sqnr2 = 0, sqnr8 = 0;
@@ -183,6 +184,31 @@ class TestMixedPrecision : public QObject {
       QVERIFY2(sqnr2 < sqnr8, name.c_str());
     }
     QVERIFY(r.candidates.empty());
+  }
+
+  void searchDataDefaultsToTheTestDataOfTheRun() {
+    RunOptions options;
+    options.calibrationData = &calibration_;
+    options.benchmarkRuns = 3;
+    const RunResult onTest = quantize_and_evaluate(
+        model_, test_, "mixed", {{"sensitivity", "true"}, {"candidate_bits", "2"}}, options);
+    QCOMPARE(onTest.mixedPrecision.samples, int64_t{256});
+    // The test split is not fitted perfectly: 2-bit layers cost accuracy there, and the note says where the
+    // figures come from.
+    QVERIFY(onTest.mixedPrecision.floatMetric < 100.0);
+    double worst = 0;
+    for (const auto& row : onTest.mixedPrecision.sensitivity) worst = std::max(worst, row.drop);
+    QVERIFY(worst > 0);
+    const auto note = std::find_if(onTest.notes.begin(), onTest.notes.end(), [](const std::string& n) {
+      return n.find("Sensitivity and search measured") == 0;
+    });
+    QVERIFY(note != onTest.notes.end());
+    QVERIFY(note->find("digits:test") != std::string::npos &&
+            note->find("selected for") != std::string::npos);
+    const RunResult onCalibration = quantize_and_evaluate(
+        model_, test_, "mixed",
+        {{"sensitivity", "true"}, {"candidate_bits", "2"}, {"search_data", "calibration"}}, options);
+    QCOMPARE(onCalibration.mixedPrecision.floatMetric, 100.0);  // the training split the model fits
   }
 
   void accuracySearchRespectsItsBudgetOnSyntheticSensitivity() {

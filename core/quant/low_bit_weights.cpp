@@ -167,7 +167,11 @@ struct Plan {
   LowBitStorage storage;
 };
 
-Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w) {
+// Holders of one kind share one class (the first one built defines it), so a file stores each kind's
+// TorchScript code once, not once per layer: that code would outweigh a small layer's saving.
+using HolderClasses = std::map<std::string, torch::jit::Module>;
+
+Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w, HolderClasses& classes) {
   Plan plan;
   plan.request = w;
   const std::string what = "layer '" + w.layer + "'";
@@ -268,10 +272,17 @@ Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w) {
   std::optional<torch::Tensor> storedZeroPoints;
   if (zeroPoints.ne(0).any().item<bool>()) storedZeroPoints = zeroPoints.contiguous();
 
-  torch::jit::Module holder(c10::QualifiedName(std::string("__torch__.quantscope.") + k.className),
-                            std::make_shared<torch::jit::CompilationUnit>(), /*shouldMangle=*/true);
+  const auto shared = classes.find(k.className);
+  torch::jit::Module holder =
+      shared != classes.end()
+          ? torch::jit::Module(c10::ivalue::Object::create(
+                c10::StrongTypePtr(shared->second._ivalue()->compilation_unit(), shared->second.type()),
+                shared->second.type()->numAttributes()))
+          : torch::jit::Module(c10::QualifiedName(std::string("__torch__.quantscope.") + k.className),
+                               std::make_shared<torch::jit::CompilationUnit>(), /*shouldMangle=*/true);
   const auto optionalTensorType = c10::OptionalType::create(c10::TensorType::get());
   const auto intList = c10::ListType::ofInts();
+  // On a shared class the attributes exist: register_attribute then only sets the value.
   holder.register_attribute("training", c10::BoolType::get(), false);
   holder.register_attribute("packed_weight", c10::TensorType::get(), packedBits);
   holder.register_attribute("weight_shape", intList, c10::List<int64_t>(weight.sizes().vec()));
@@ -288,7 +299,10 @@ Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w) {
   }
   holder.register_attribute("packed_params", packed.type(), packed);  // replaced by __setstate__ below
   try {
-    holder.define(classSource(k.prepackCall, convolution), std::make_shared<OpsResolver>());
+    if (shared == classes.end()) {
+      holder.define(classSource(k.prepackCall, convolution), std::make_shared<OpsResolver>());
+      classes.emplace(k.className, holder);
+    }
     // The live packed params come from the very state that is saved: what runs now is what loads later.
     const c10::IValue state = holder.run_method("__getstate__");
     holder.run_method("__setstate__", state);
@@ -377,12 +391,13 @@ std::vector<LowBitStorage> storeLowBitWeights(torch::jit::Module& quantized,
   // Everything that can fail happens before the model is changed.
   std::vector<Plan> plans;
   std::set<std::string> attributes, submodules;
+  HolderClasses classes;
   for (const auto& w : weights) {
     if (!attributes.insert(w.packedAttribute).second) {
       throw Error("'" + w.packedAttribute + "' is listed twice for low-bit storage.",
                   "List each packed weight once, with one bit width.");
     }
-    plans.push_back(planOne(quantized, w));
+    plans.push_back(planOne(quantized, w, classes));
     if (!submodules.insert(plans.back().submodule).second || quantized.hasattr(plans.back().submodule)) {
       throw Error("Cannot store layer '" + w.layer + "' at low bits: the model already has a member named '" +
                       plans.back().submodule + "'.",

@@ -17,7 +17,9 @@ struct SearchSpace {
   std::vector<std::string> layers;    // graph order
   std::vector<int64_t> weightCounts;  // per layer: number of weight values
   std::vector<int> options;           // ascending precision: candidate bits, then 0 (float)
-  // Per layer and option index: the metric drop (points) with only that layer at that option; float is 0.
+  // Per layer and option index: how much the metric suffers with only that layer at that option (points;
+  // the technique adds the output noise to the measured drop); float is 0. Only the ranking uses it:
+  // budgets are checked on evaluated configurations.
   std::vector<std::vector<double>> drop;
 };
 
