@@ -87,10 +87,11 @@ int main(int argc, char** argv) {
         model);
     show(
         "AdvancedQuantizationTechniques::mixed_precision_quantization(model, 8, 8, &calibration, "
-        "{{\"search\", \"accuracy\"}, {\"max_acc_drop\", \"1\"}})",
+        "{{\"search\", \"accuracy\"}, {\"max_acc_drop\", \"1\"}, {\"candidate_bits\", \"2,4,8\"}})",
         [&] {
           return AdvancedQuantizationTechniques::mixed_precision_quantization(
-              model, 8, 8, &calibration, {{"search", "accuracy"}, {"max_acc_drop", "1"}});
+              model, 8, 8, &calibration,
+              {{"search", "accuracy"}, {"max_acc_drop", "1"}, {"candidate_bits", "2,4,8"}});
         },
         model);
     show(

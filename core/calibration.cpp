@@ -106,14 +106,17 @@ std::pair<double, double> percentileRange(const std::vector<double>& histogram, 
 
 std::vector<torch::jit::Module> observersOf(torch::jit::Module& module) {
   std::vector<torch::jit::Module> found;
-  for (const auto& sub : module.named_modules()) {
-    const auto& name = sub.value.type()->name();
-    if (name && name->name().find("CalibrationObserver") != std::string::npos) found.push_back(sub.value);
-  }
+  for (const auto& sub : module.named_modules())
+    if (isCalibrationObserver(sub.value)) found.push_back(sub.value);
   return found;
 }
 
 }  // namespace
+
+bool isCalibrationObserver(const torch::jit::Module& module) {
+  const auto& name = module.type()->name();
+  return name && name->name().find("CalibrationObserver") != std::string::npos;
+}
 
 ObserverKind parseObserverKind(const std::string& name) {
   if (name == "minmax") return ObserverKind::MinMax;

@@ -68,18 +68,35 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
   std::vector<LayerQuantization> report(floatWeights.size());
   std::vector<bool> matched(floatWeights.size(), false);
   // Freezing flattens module names away, so each int8 weight is matched to the float weight of the same
-  // shape that it reproduces best.
-  for (const auto& packed : collectParameters(quantized)) {
-    if (!packed.tensor.is_quantized()) continue;
-    const torch::Tensor dequantized = packed.tensor.dequantize();
-    size_t best = floatWeights.size();
-    double bestError = std::numeric_limits<double>::infinity();
+  // shape that it reproduces best: all pairs by relative error, smallest first. (Matching one int8 weight at
+  // a time mismatches layers of one shape once some are coarse, e.g. 2-bit weights or a layer kept float.)
+  std::vector<ParameterRecord> packedWeights;
+  for (auto& packed : collectParameters(quantized))
+    if (packed.tensor.is_quantized()) packedWeights.push_back(std::move(packed));
+  std::vector<torch::Tensor> dequantizedWeights;
+  struct Pair {
+    double relativeError;
+    size_t packed, source;
+  };
+  std::vector<Pair> pairs;
+  for (size_t p = 0; p < packedWeights.size(); ++p) {
+    dequantizedWeights.push_back(packedWeights[p].tensor.dequantize());
     for (size_t i = 0; i < floatWeights.size(); ++i) {
-      if (matched[i] || floatWeights[i].shape != packed.shape) continue;
-      const double error = (floatWeights[i].tensor - dequantized).pow(2).sum().item<double>();
-      if (error < bestError) bestError = error, best = i;
+      if (floatWeights[i].shape != packedWeights[p].shape) continue;
+      const torch::Tensor source = floatWeights[i].tensor.detach().to(torch::kFloat);
+      const double error = (source - dequantizedWeights[p]).pow(2).sum().item<double>();
+      pairs.push_back({error / std::max(source.pow(2).sum().item<double>(), 1e-30), p, i});
     }
-    if (best == floatWeights.size()) continue;
+  }
+  std::sort(pairs.begin(), pairs.end(),
+            [](const Pair& a, const Pair& b) { return a.relativeError < b.relativeError; });
+  std::vector<bool> packedMatched(packedWeights.size(), false);
+  for (const Pair& pair : pairs) {
+    if (packedMatched[pair.packed] || matched[pair.source]) continue;
+    packedMatched[pair.packed] = true;
+    const size_t best = pair.source;
+    const ParameterRecord& packed = packedWeights[pair.packed];
+    const torch::Tensor& dequantized = dequantizedWeights[pair.packed];
     matched[best] = true;
     LayerQuantization& layer = report[best];
     layer.quantized = true;

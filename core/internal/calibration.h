@@ -32,6 +32,7 @@ struct CalibrationObserverSpec {
 };
 
 torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& spec);
+bool isCalibrationObserver(const torch::jit::Module& module);
 
 // A qconfig of calibration observers: activations quint8 affine (`activationKind`), weights qint8 symmetric
 // (oneDNN needs zero-point-0 weights; PyTorch's default weight observers agree), each on its bit grid.

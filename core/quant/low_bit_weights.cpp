@@ -142,13 +142,8 @@ const KindInfo& info(Kind kind) {
   return table.at(kind);
 }
 
-torch::jit::Stack callOp(const std::string& op, torch::jit::Stack stack) {
-  c10::Dispatcher::singleton().findSchemaOrThrow(op.c_str(), "").callBoxed(&stack);
-  return stack;
-}
-
 std::vector<int64_t> geometry(const std::string& op, const c10::IValue& packed, bool lastOnly) {
-  std::vector<int64_t> values = callOp(op, {packed}).at(0).toIntVector();
+  std::vector<int64_t> values = callRegisteredOp(op, {packed}).at(0).toIntVector();
   if (lastOnly && !values.empty()) values = {values.back()};  // conv1d runs as a 1xN conv2d
   return values;
 }
@@ -221,12 +216,12 @@ Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w, HolderC
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
   try {
-    const torch::jit::Stack unpacked = callOp(k.unpackOp, {packed});
+    const torch::jit::Stack unpacked = callRegisteredOp(k.unpackOp, {packed});
     weight = unpacked.at(0).toTensor();
     if (unpacked.size() > 1 && unpacked.at(1).isTensor()) bias = unpacked.at(1).toTensor().detach().clone();
     if (convolution) {
       const std::string prefix = k.geometryPrefix;
-      if (callOp(prefix + "_transpose", {packed}).at(0).toInt() != 0) {
+      if (callRegisteredOp(prefix + "_transpose", {packed}).at(0).toInt() != 0) {
         throw Error("Cannot store " + what + " at " + std::to_string(w.bits) +
                         " bits: it is a transposed convolution, which low-bit storage does not handle.",
                     "Keep this layer at int8.");
@@ -235,7 +230,7 @@ Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w, HolderC
       stride = geometry(prefix + "_stride", packed, lastOnly);
       padding = geometry(prefix + "_padding", packed, lastOnly);
       dilation = geometry(prefix + "_dilation", packed, lastOnly);
-      groups = callOp(prefix + "_groups", {packed}).at(0).toInt();
+      groups = callRegisteredOp(prefix + "_groups", {packed}).at(0).toInt();
     }
   } catch (const Error&) {
     throw;
@@ -322,6 +317,11 @@ Plan planOne(const torch::jit::Module& quantized, const LowBitWeight& w, HolderC
 }
 
 }  // namespace
+
+torch::jit::Stack callRegisteredOp(const std::string& op, torch::jit::Stack stack) {
+  c10::Dispatcher::singleton().findSchemaOrThrow(op.c_str(), "").callBoxed(&stack);
+  return stack;
+}
 
 torch::Tensor packSignedBits(const torch::Tensor& values, int bits) {
   checkBits(bits, "weights");

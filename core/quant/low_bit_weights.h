@@ -18,6 +18,9 @@ torch::Tensor packSignedBits(const torch::Tensor& values, int bits);
 // The inverse: `count` values (int8, flat) from a bitstream packSignedBits wrote.
 torch::Tensor unpackSignedBits(const torch::Tensor& packed, int64_t count, int bits);
 
+// Runs a registered operator by name on a boxed stack, e.g. quantized::conv2d_stride on packed params.
+torch::jit::Stack callRegisteredOp(const std::string& op, torch::jit::Stack stack);
+
 struct LowBitWeight {
   std::string packedAttribute;  // root attribute holding the packed params, e.g.
                                 // "quantized_forward._jit_pass_packed_weight_3"

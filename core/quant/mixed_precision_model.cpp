@@ -6,6 +6,8 @@
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
 #include <cmath>
+#include <map>
+#include <optional>
 
 #include "core/errors.h"
 #include "core/internal/graph_walk.h"
@@ -68,7 +70,159 @@ int clampToGrids(torch::jit::Module& quantized, const std::vector<ActivationGrid
   return static_cast<int>(targets.size());
 }
 
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path) {
+  for (const auto& sub : root.named_modules())
+    if (sub.name == path) return sub.value;
+  throw Error("The model has no module '" + path + "'.");
+}
+
+// A float layer goes through the passes as an 8-bit one, so that its neighbours see quantized inputs and
+// outputs exactly as in `fx` (InsertObservers propagates "not quantized" through relu and add otherwise,
+// and the layers after it would stay float too). Here its int8 op becomes dequantize -> the float op with
+// the layer's own (batch-norm-folded) float weights -> quantize at the int8 op's output scale.
+void runFloatLayers(torch::jit::Module& quantized, const torch::jit::Module& folded,
+                    const std::vector<LayerQuantization>& layers, const BitPlan& plan) {
+  auto graph = quantized.get_method("forward").graph();
+  for (const auto& [name, bits] : plan) {
+    if (!bits.isFloat()) continue;
+    const auto layer =
+        std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.layer == name; });
+    if (layer == layers.end() || !layer->quantized) continue;  // the passes left it float anyway
+    const torch::jit::Module source = submodule(folded, name);
+    const torch::Tensor weight = source.attr("weight").toTensor().detach();
+    const c10::IValue bias = source.hasattr("bias") ? source.attr("bias") : c10::IValue();
+    const c10::IValue packed = quantized.attr(layer->packedAs);
+    std::vector<torch::jit::Node*> users;
+    forEachNode(graph, [&](torch::jit::Node* node) {
+      if (node->kind() != c10::prim::GetAttr || node->s(c10::attr::name) != layer->packedAs) return;
+      for (const auto& use : node->output()->uses()) users.push_back(use.user);
+    });
+    for (torch::jit::Node* node : users) {
+      const std::string kind = node->kind().toQualString();
+      const bool conv = kind == "quantized::conv2d" || kind == "quantized::conv2d_relu";
+      const bool linear = kind == "quantized::linear" || kind == "quantized::linear_relu";
+      if (!conv && !linear) {
+        throw Error("Layer '" + name + "' runs as " + kind + ", which mixed precision cannot keep float.",
+                    "Give it a bit-width in layer_bits instead of float.");
+      }
+      torch::jit::WithInsertPoint before(node);
+      torch::jit::Value* input =
+          graph->insert(c10::Symbol::fromQualString("aten::dequantize"), {node->input(0)});
+      torch::jit::Value* w = graph->insertConstant(weight);
+      torch::jit::Value* b =
+          graph->insertConstant(bias.isTensor() ? c10::IValue(bias.toTensor().detach()) : c10::IValue());
+      torch::jit::Value* y = nullptr;
+      if (conv) {
+        auto geometry = [&](const char* what) {
+          return callRegisteredOp(std::string("quantized::conv2d_") + what, {packed}).at(0);
+        };
+        y = graph->insert(
+            c10::Symbol::fromQualString("aten::conv2d"),
+            {input, w, b, graph->insertConstant(geometry("stride")),
+             graph->insertConstant(geometry("padding")), graph->insertConstant(geometry("dilation")),
+             graph->insertConstant(geometry("groups"))});
+      } else {
+        y = graph->insert(c10::Symbol::fromQualString("aten::linear"), {input, w, b});
+      }
+      if (kind.find("_relu") != std::string::npos)
+        y = graph->insert(c10::Symbol::fromQualString("aten::relu"), {y});
+      torch::jit::Value* q =
+          graph->insert(c10::Symbol::fromQualString("aten::quantize_per_tensor"),
+                        {y, node->input(2), node->input(3),
+                         graph->insertConstant(static_cast<int64_t>(c10::ScalarType::QUInt8))});
+      node->output()->replaceAllUsesWith(q);
+      node->destroy();
+    }
+    torch::jit::EliminateDeadCode(graph);
+    // The int8 copy of the weight is no longer read: drop it so the file does not carry it.
+    quantized._ivalue()->unsafeRemoveAttr(layer->packedAs);
+    quantized.type()->unsafeRemoveAttribute(layer->packedAs);
+  }
+}
+
+// The observer of a layer's output activation. InsertObservers puts it in the graph that calls the layer,
+// after a ReLU when one follows (conv+relu becomes one int8 op). Nothing when the output is not observed
+// on its own (e.g. it goes straight into an add, whose output is observed instead).
+std::optional<torch::jit::Module> outputObserver(const torch::jit::Module& observed,
+                                                 const std::string& layer) {
+  const auto dot = layer.rfind('.');
+  const torch::jit::Module parent =
+      dot == std::string::npos ? observed : submodule(observed, layer.substr(0, dot));
+  const std::string name = dot == std::string::npos ? layer : layer.substr(dot + 1);
+  // The module a `self.<member>.forward(...)` call in the parent's graph calls, with the member's name.
+  auto called = [&](torch::jit::Node* node) -> std::optional<std::pair<std::string, torch::jit::Module>> {
+    if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward") return std::nullopt;
+    torch::jit::Node* get = node->input(0)->node();
+    if (get->kind() != c10::prim::GetAttr || get->input()->type() != parent.type()) return std::nullopt;
+    const c10::IValue member = parent.attr(get->s(c10::attr::name));
+    if (!member.isObject()) return std::nullopt;
+    return std::make_pair(get->s(c10::attr::name), torch::jit::Module(member.toObject()));
+  };
+  std::vector<torch::jit::Value*> frontier;
+  for (const auto& method : parent.get_methods()) {  // forward, or a helper it calls (ResNet's _forward_impl)
+    forEachNode(method.graph(), [&](torch::jit::Node* node) {
+      const auto call = called(node);
+      if (call && call->first == name) frontier.push_back(node->output());
+    });
+  }
+  for (int hop = 0; hop < 3 && !frontier.empty(); ++hop) {
+    std::vector<torch::jit::Value*> next;
+    for (torch::jit::Value* value : frontier) {
+      for (const auto& use : value->uses()) {
+        const std::string kind = use.user->kind().toQualString();
+        if (const auto call = called(use.user)) {
+          const torch::jit::Module& module = call->second;
+          if (isCalibrationObserver(module) && !module.attr("is_weight").toBool()) return module;
+          if (shortTypeName(module) == "ReLU") next.push_back(use.user->output());
+        } else if (kind == "aten::relu" || kind == "aten::relu_") {
+          next.push_back(use.user->output());
+        } else if (use.user->kind() == c10::prim::Return) {
+          // Returned from a helper method: continue where the parent calls that method on itself.
+          for (const auto& method : parent.get_methods()) {
+            if (method.graph().get() != value->owningGraph()) continue;
+            for (const auto& caller : parent.get_methods()) {
+              forEachNode(caller.graph(), [&](torch::jit::Node* node) {
+                if (node->kind() == c10::prim::CallMethod && node->s(c10::attr::name) == method.name() &&
+                    node->input(0)->type() == parent.type())
+                  next.push_back(node->output());
+              });
+            }
+          }
+        }
+      }
+    }
+    frontier = next;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+torch::jit::Module withUniqueTypes(const torch::jit::Module& module) {
+  const c10::ClassTypePtr type = module.type();
+  if (!type->getForwardHooks().empty() || !type->getForwardPreHooks().empty()) {
+    throw Error("Module '" + type->name()->qualifiedName() +
+                    "' has forward hooks, which mixed precision cannot copy.",
+                "Script the model without hooks.");
+  }
+  torch::jit::Module copy(*type->name(), module._ivalue()->compilation_unit(), /*shouldMangle=*/true);
+  for (size_t i = 0; i < type->numAttributes(); ++i) {
+    const std::string& name = type->getAttributeName(i);
+    const c10::TypePtr attributeType = type->getAttribute(i);
+    const c10::IValue value = module._ivalue()->getSlot(i);
+    const auto classType = attributeType->cast<c10::ClassType>();
+    if (classType && classType->is_module()) {
+      copy.register_module(name, withUniqueTypes(torch::jit::Module(value.toObject())));
+    } else {
+      copy.register_attribute(name, attributeType, value, type->is_parameter(i), type->is_buffer(i));
+    }
+  }
+  for (size_t i = 0; i < type->numConstants(); ++i) {
+    copy.type()->addConstant(type->getConstantName(i), type->getConstant(i));
+  }
+  for (const auto& method : module.get_methods()) copy.clone_method(module, method.name());
+  return copy;
+}
 
 std::vector<std::string> quantizableLayers(const torch::jit::Module& folded) {
   std::vector<std::string> layers;
@@ -92,38 +246,68 @@ int64_t packedWeightBytes(const torch::jit::Module& folded, const BitPlan& plan)
 
 torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPlan& plan,
                                   const MixedPrecisionSettings& settings, bool wholeGraph) {
-  auto qconfig = [&](int weightBits, int activationBits) {
-    CalibrationQConfigSpec spec;
-    spec.perChannelWeights = settings.perChannelWeights;
-    spec.reduceRangeActivations = settings.reduceRangeActivations && activationBits >= 8;
-    spec.activationKind = settings.observer;
-    spec.percentile = settings.percentile;
-    spec.weightBits = weightBits;
-    spec.activationBits = activationBits;
-    return makeCalibrationQConfig(spec);
-  };
+  // One qconfig for every layer, exactly as `fx`: LibTorch's passes place and fuse observers differently
+  // when layers carry different qconfig objects (a convolution before a residual add then stays float).
+  // The bits are set on each layer's own observers after insertion, before calibration computes qparams.
+  CalibrationQConfigSpec spec;
+  spec.perChannelWeights = settings.perChannelWeights;
+  spec.reduceRangeActivations = settings.reduceRangeActivations && settings.activationBits >= 8;
+  spec.activationKind = settings.observer;
+  spec.percentile = settings.percentile;
+  spec.activationBits = settings.activationBits;
+  const torch::jit::QConfig qconfig = makeCalibrationQConfig(spec);
   torch::jit::QConfigDict qconfigs;
-  if (wholeGraph) qconfigs[""] = qconfig(8, settings.activationBits);
+  // Float layers too are observed as 8-bit: their neighbours then see int8 borders, and runFloatLayers
+  // turns them back into float ops after conversion.
+  if (wholeGraph) qconfigs[""] = qconfig;
   bool anyQuantized = false;
   for (const auto& [layer, bits] : plan) {
-    if (bits.isFloat()) {
-      if (wholeGraph) qconfigs[layer] = c10::nullopt;  // float inside an int8 graph
-      continue;
-    }
+    if (bits.isFloat()) continue;
     anyQuantized = true;
-    qconfigs[layer] = qconfig(bits.weightBits, bits.activationBits);
+    if (!wholeGraph) qconfigs[layer] = qconfig;
   }
   if (!anyQuantized) {
     throw Error("Every layer is float in this bit assignment; there is nothing to quantize.",
                 "Give at least one layer a bit-width (bits_weights, layer_bits).");
   }
+  torch::jit::Module observed;
   try {
-    return torch::jit::InsertObservers(const_cast<torch::jit::Module&>(folded), "forward", qconfigs,
-                                       /*inplace=*/false, torch::jit::QuantType::STATIC);
+    observed = torch::jit::InsertObservers(const_cast<torch::jit::Module&>(folded), "forward", qconfigs,
+                                           /*inplace=*/false, torch::jit::QuantType::STATIC);
   } catch (const std::exception& e) {
     throw Error("Inserting mixed-precision observers failed in LibTorch's graph passes: " +
                 shortTorchMessage(e));
   }
+  for (const auto& [layer, bits] : plan) {
+    if (bits.isFloat()) continue;
+    bool weightFound = false, activationFound = false;
+    for (torch::jit::Module child : submodule(observed, layer).children()) {
+      if (!isCalibrationObserver(child)) continue;
+      const bool weight = child.attr("is_weight").toBool();
+      child.setattr("bits", int64_t{weight ? bits.weightBits : bits.activationBits});
+      (weight ? weightFound : activationFound) = true;
+    }
+    if (!weightFound) {
+      throw Error("Layer '" + layer +
+                      "' got no weight observer from LibTorch's graph passes, so it cannot take " +
+                      std::to_string(bits.weightBits) + "-bit weights.",
+                  "Keep it at the default bits or float in layer_bits.");
+    }
+    if (!activationFound && bits.activationBits != settings.activationBits) {
+      if (auto observer = outputObserver(observed, layer)) {
+        observer->setattr("bits", int64_t{bits.activationBits});
+        activationFound = true;
+      }
+    }
+    if (!activationFound && bits.activationBits != settings.activationBits) {
+      throw Error("Layer '" + layer +
+                      "': its output is quantized outside the layer (fused with what follows), "
+                      "so it cannot have its own activation bits.",
+                  "Use bits_activations for all layers, or give this layer weight bits only (" + layer + "=" +
+                      std::to_string(bits.weightBits) + ").");
+    }
+  }
+  return observed;
 }
 
 MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch::jit::Module& folded,
@@ -141,10 +325,12 @@ MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch:
   auto graph = result.module.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
+  const std::vector<LayerQuantization> layers = reportWeightQuantization(folded, result.module, kLayerTypes);
+  runFloatLayers(result.module, folded, layers, plan);
   result.clampedActivations = clampToGrids(result.module, reducedActivationGrids(observed));
 
   std::vector<LowBitWeight> lowBit;
-  for (const auto& layer : reportWeightQuantization(folded, result.module, kLayerTypes)) {
+  for (const auto& layer : layers) {
     const auto found =
         std::find_if(plan.begin(), plan.end(), [&](const auto& p) { return p.first == layer.layer; });
     if (found == plan.end() || found->second.isFloat() || found->second.weightBits >= 8) continue;

@@ -23,6 +23,12 @@ struct MixedPrecisionSettings {
   int activationBits = 8;  // everything between the layers (the input, add, pool, ...)
 };
 
+// A copy of `module` in which no two module instances share a class type. LibTorch's InsertObservers
+// clones types by (type, qconfig) and fails ("... is not compatible with the type ... for the field")
+// when instances of one block type (a ResNet BasicBlock) hold layers with different qconfigs; with a type
+// per instance every layer can have its own bits. Tensors are shared with `module`, not copied.
+torch::jit::Module withUniqueTypes(const torch::jit::Module& module);
+
 // Conv1d/2d/3d and Linear modules of `folded`, in the order the model defines them.
 std::vector<std::string> quantizableLayers(const torch::jit::Module& folded);
 

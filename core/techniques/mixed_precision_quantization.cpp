@@ -44,7 +44,8 @@ struct MixedRun {
   const QConfigRecipe* recipe = nullptr;
   std::string observerName;
   MixedPrecisionSettings settings;
-  torch::jit::Module folded;
+  torch::jit::Module reference;  // batch norms folded: what the per-layer report compares against
+  torch::jit::Module folded;     // the same with a class type per module instance, for the passes
   std::vector<std::string> layers;
   BitPlan requested;  // bits_weights/bits_activations and layer_bits
   std::vector<int> candidateBits;
@@ -247,7 +248,8 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   const RuntimeInfo runtime = currentRuntimeInfo();
   progress.update("Folding batch norms", 0.01);
   try {
-    run.folded = foldedFloatCopy(model.impl().module);
+    run.reference = foldedFloatCopy(model.impl().module);
+    run.folded = withUniqueTypes(run.reference);
   } catch (const std::exception& e) {
     throw Error("'mixed' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
   }
@@ -347,7 +349,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   progress.update("Comparing each layer's output with the float model", 0.96);
   Int8ModelSource described;
   described.original = &model;
-  described.floatReference = run.folded;
+  described.floatReference = run.reference;
   described.quantized = built.module;
   described.technique = "mixed";
   described.params = params;
