@@ -141,7 +141,8 @@ std::string formatMixedPrecision(const MixedPrecisionReport& m) {
     const SensitivityGrid grid = sensitivityGrid(m);
     const auto& layers = grid.layers;
     const auto& bits = grid.bits;
-    out << "\nSensitivity (one layer at a time, the rest float: drop in points, output SQNR"
+    out << "\nSensitivity (one layer's weights at a time, the other weights float: drop in points, output "
+           "SQNR"
         << (m.sensitivitySeconds > 0 ? format(", %.1f s", m.sensitivitySeconds) : std::string()) << ")\n";
     // Cells padded to a column's width; no padding after the last one.
     auto line = [](std::string text) { return text.erase(text.find_last_not_of(' ') + 1) + "\n"; };

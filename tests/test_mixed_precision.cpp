@@ -159,6 +159,36 @@ class TestMixedPrecision : public QObject {
     QVERIFY(outcome.model.graphOperators().count("aten::clamp") >= 1);
   }
 
+  void residualBlocksOfOneClassTakeTheirOwnBits() {
+    // Instances of one block class hold layers at different bits, one layer float: LibTorch's passes need
+    // a type per instance and one qconfig; the shortcut, the add and the float layer's borders stay int8.
+    const Model blocks = Model::load(test::fixture("blocks_cnn.pt"));
+    const Dataset images = Dataset::load(DataSource{test::fixture("cnn_calibration.pt")});
+    const QuantizationOutcome outcome = prepare_model_for_quantization(
+        blocks, "mixed",
+        {{"bits_weights", "4"},
+         {"layer_bits", "layer1.0.conv2=2,layer1.1.conv1=float,layer2.0.downsample.0=8,fc=w8a6"}},
+        &images);
+    const std::map<std::string, int> expected{
+        {"stem.0", 4},          {"layer1.0.conv1", 4},        {"layer1.0.conv2", 2},
+        {"layer1.1.conv1", -1}, {"layer1.1.conv2", 4},        {"layer2.0.conv1", 4},
+        {"layer2.0.conv2", 4},  {"layer2.0.downsample.0", 8}, {"fc", 8}};
+    for (const auto& [name, bits] : expected) {
+      const LayerQuantization& l = layer(outcome.layers, name);
+      QCOMPARE(l.weightBits, bits);
+      QVERIFY2(l.quantized == (bits > 0), name.c_str());
+    }
+    QCOMPARE(layer(outcome.layers, "fc").activationBits, 6);
+    // One float convolution, the other eight on int8 kernels; the output clamp of fc's 6-bit activation.
+    const auto ops = outcome.model.graphOperators();
+    QCOMPARE(ops.count("aten::conv2d") ? ops.at("aten::conv2d") : 0, 1);
+    QVERIFY(ops.count("aten::clamp") == 1);
+    // Sensitivity reaches every layer of the shared block class, one at a time.
+    const QuantizationOutcome sensitivity = prepare_model_for_quantization(
+        blocks, "mixed", {{"sensitivity", "true"}, {"candidate_bits", "4"}}, &images);
+    QCOMPARE(sensitivity.mixedPrecision.sensitivity.size(), size_t{9});
+  }
+
   void sensitivityRanksEveryLayerAtEveryCandidate() {
     const QuantizationOutcome outcome =
         run({{"sensitivity", "true"}, {"candidate_bits", "2,8"}, {"sensitivity_samples", "128"}});

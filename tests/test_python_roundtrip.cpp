@@ -62,6 +62,9 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("mixed (2..6 bits, a float layer), digits CNN") << "digits_cnn.pt"
                                                                   << ""
                                                                   << "mixed";
+    QTest::newRow("mixed, residual blocks of one class") << "blocks_cnn.pt"
+                                                         << ""
+                                                         << "mixed";
     QTest::newRow("mixed 4-bit, MLP") << "mlp.pt"
                                       << "mlp_data.pt"
                                       << "mixed";
@@ -73,7 +76,9 @@ class TestPythonRoundTrip : public QObject {
     const bool digits = model == "digits_cnn.pt";  // the built-in demo model
     const Model original = Model::load(digits ? builtinDigitsModelPath() : fixture(model.toStdString()));
     const Dataset calibration = Dataset::load(DataSource{
-        digits ? "digits:train" : fixture(model.startsWith("cnn") ? "cnn_calibration.pt" : "mlp_data.pt")});
+        digits ? "digits:train"
+               : fixture(model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
+                                                                               : "mlp_data.pt")});
     ParamValues params;
     if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
     if (technique == "pruning")
@@ -86,6 +91,7 @@ class TestPythonRoundTrip : public QObject {
     if (technique == "mixed") {
       params = {{"bits_weights", "4"}};
       if (digits) params["layer_bits"] = "conv1=float,conv2=2,conv3=3,fc1=w5a6";
+      if (model == "blocks_cnn.pt") params["layer_bits"] = "layer1.0.conv2=2,layer1.1.conv1=float,fc=w8a6";
     }
     const QuantizationOutcome outcome =
         prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);

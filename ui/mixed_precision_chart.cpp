@@ -308,7 +308,9 @@ void ChartPanel::drawMixedPrecision(const RunEntry* run) {
   if (heat) {
     QCPAxisRect* rect = search ? new QCPAxisRect(plot) : main;
     auto* scale = new QCPColorScale(plot);
-    layout->addElement(0, heatColumn, panelTitle(plot, "Sensitivity: one layer quantized, the rest float"));
+    layout->addElement(
+        0, heatColumn,
+        panelTitle(plot, "Sensitivity: one layer's weights quantized, the other weights float"));
     layout->addElement(1, heatColumn, rect);
     layout->addElement(1, heatColumn + 1, scale);
     rect->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins_);

@@ -198,32 +198,6 @@ std::optional<torch::jit::Module> outputObserver(const torch::jit::Module& obser
 
 }  // namespace
 
-torch::jit::Module withUniqueTypes(const torch::jit::Module& module) {
-  const c10::ClassTypePtr type = module.type();
-  if (!type->getForwardHooks().empty() || !type->getForwardPreHooks().empty()) {
-    throw Error("Module '" + type->name()->qualifiedName() +
-                    "' has forward hooks, which mixed precision cannot copy.",
-                "Script the model without hooks.");
-  }
-  torch::jit::Module copy(*type->name(), module._ivalue()->compilation_unit(), /*shouldMangle=*/true);
-  for (size_t i = 0; i < type->numAttributes(); ++i) {
-    const std::string& name = type->getAttributeName(i);
-    const c10::TypePtr attributeType = type->getAttribute(i);
-    const c10::IValue value = module._ivalue()->getSlot(i);
-    const auto classType = attributeType->cast<c10::ClassType>();
-    if (classType && classType->is_module()) {
-      copy.register_module(name, withUniqueTypes(torch::jit::Module(value.toObject())));
-    } else {
-      copy.register_attribute(name, attributeType, value, type->is_parameter(i), type->is_buffer(i));
-    }
-  }
-  for (size_t i = 0; i < type->numConstants(); ++i) {
-    copy.type()->addConstant(type->getConstantName(i), type->getConstant(i));
-  }
-  for (const auto& method : module.get_methods()) copy.clone_method(module, method.name());
-  return copy;
-}
-
 std::vector<std::string> quantizableLayers(const torch::jit::Module& folded) {
   std::vector<std::string> layers;
   for (const auto& sub : folded.named_modules()) {
@@ -244,40 +218,7 @@ int64_t packedWeightBytes(const torch::jit::Module& folded, const BitPlan& plan)
   return bytes;
 }
 
-torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPlan& plan,
-                                  const MixedPrecisionSettings& settings, bool wholeGraph) {
-  // One qconfig for every layer, exactly as `fx`: LibTorch's passes place and fuse observers differently
-  // when layers carry different qconfig objects (a convolution before a residual add then stays float).
-  // The bits are set on each layer's own observers after insertion, before calibration computes qparams.
-  CalibrationQConfigSpec spec;
-  spec.perChannelWeights = settings.perChannelWeights;
-  spec.reduceRangeActivations = settings.reduceRangeActivations && settings.activationBits >= 8;
-  spec.activationKind = settings.observer;
-  spec.percentile = settings.percentile;
-  spec.activationBits = settings.activationBits;
-  const torch::jit::QConfig qconfig = makeCalibrationQConfig(spec);
-  torch::jit::QConfigDict qconfigs;
-  // Float layers too are observed as 8-bit: their neighbours then see int8 borders, and runFloatLayers
-  // turns them back into float ops after conversion.
-  if (wholeGraph) qconfigs[""] = qconfig;
-  bool anyQuantized = false;
-  for (const auto& [layer, bits] : plan) {
-    if (bits.isFloat()) continue;
-    anyQuantized = true;
-    if (!wholeGraph) qconfigs[layer] = qconfig;
-  }
-  if (!anyQuantized) {
-    throw Error("Every layer is float in this bit assignment; there is nothing to quantize.",
-                "Give at least one layer a bit-width (bits_weights, layer_bits).");
-  }
-  torch::jit::Module observed;
-  try {
-    observed = torch::jit::InsertObservers(const_cast<torch::jit::Module&>(folded), "forward", qconfigs,
-                                           /*inplace=*/false, torch::jit::QuantType::STATIC);
-  } catch (const std::exception& e) {
-    throw Error("Inserting mixed-precision observers failed in LibTorch's graph passes: " +
-                shortTorchMessage(e));
-  }
+void applyLayerBits(torch::jit::Module& observed, const BitPlan& plan, int activationBits) {
   for (const auto& [layer, bits] : plan) {
     if (bits.isFloat()) continue;
     bool weightFound = false, activationFound = false;
@@ -293,20 +234,50 @@ torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPla
                       std::to_string(bits.weightBits) + "-bit weights.",
                   "Keep it at the default bits or float in layer_bits.");
     }
-    if (!activationFound && bits.activationBits != settings.activationBits) {
+    if (!activationFound) {
       if (auto observer = outputObserver(observed, layer)) {
         observer->setattr("bits", int64_t{bits.activationBits});
         activationFound = true;
       }
     }
-    if (!activationFound && bits.activationBits != settings.activationBits) {
+    if (!activationFound && bits.activationBits != activationBits) {
       throw Error("Layer '" + layer +
-                      "': its output is quantized outside the layer (fused with what follows), "
-                      "so it cannot have its own activation bits.",
+                      "': its output is quantized together with what follows (e.g. a residual "
+                      "add), so it cannot have its own activation bits.",
                   "Use bits_activations for all layers, or give this layer weight bits only (" + layer + "=" +
                       std::to_string(bits.weightBits) + ").");
     }
   }
+}
+
+torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPlan& plan,
+                                  const MixedPrecisionSettings& settings) {
+  // One qconfig for the whole graph, exactly as `fx`: LibTorch's passes fail or quantize less when layers
+  // carry their own qconfigs (instances of one block class, a convolution before a residual add). The
+  // bits are set on each layer's own observers after insertion, before calibration computes qparams.
+  CalibrationQConfigSpec spec;
+  spec.perChannelWeights = settings.perChannelWeights;
+  spec.reduceRangeActivations = settings.reduceRangeActivations && settings.activationBits >= 8;
+  spec.activationKind = settings.observer;
+  spec.percentile = settings.percentile;
+  spec.activationBits = settings.activationBits;
+  torch::jit::QConfigDict qconfigs;
+  qconfigs[""] = makeCalibrationQConfig(spec);
+  if (std::all_of(plan.begin(), plan.end(), [](const auto& p) { return p.second.isFloat(); })) {
+    throw Error("Every layer is float in this bit assignment; there is nothing to quantize.",
+                "Give at least one layer a bit-width (bits_weights, layer_bits).");
+  }
+  torch::jit::Module observed;
+  try {
+    // Float layers are observed as 8-bit too: their neighbours then see int8 borders, and runFloatLayers
+    // turns them back into float ops after conversion.
+    observed = torch::jit::InsertObservers(const_cast<torch::jit::Module&>(folded), "forward", qconfigs,
+                                           /*inplace=*/false, torch::jit::QuantType::STATIC);
+  } catch (const std::exception& e) {
+    throw Error("Inserting mixed-precision observers failed in LibTorch's graph passes: " +
+                shortTorchMessage(e));
+  }
+  applyLayerBits(observed, plan, settings.activationBits);
   return observed;
 }
 

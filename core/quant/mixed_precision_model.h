@@ -23,23 +23,20 @@ struct MixedPrecisionSettings {
   int activationBits = 8;  // everything between the layers (the input, add, pool, ...)
 };
 
-// A copy of `module` in which no two module instances share a class type. LibTorch's InsertObservers
-// clones types by (type, qconfig) and fails ("... is not compatible with the type ... for the field")
-// when instances of one block type (a ResNet BasicBlock) hold layers with different qconfigs; with a type
-// per instance every layer can have its own bits. Tensors are shared with `module`, not copied.
-torch::jit::Module withUniqueTypes(const torch::jit::Module& module);
-
 // Conv1d/2d/3d and Linear modules of `folded`, in the order the model defines them.
 std::vector<std::string> quantizableLayers(const torch::jit::Module& folded);
 
 // Theoretical weight bytes of `plan`: numel * bits / 8 per quantized layer, 4 bytes a value for float ones.
 int64_t packedWeightBytes(const torch::jit::Module& folded, const BitPlan& plan);
 
-// A copy of `folded` with observers for `plan`. wholeGraph: as `fx` (the root's qconfig reaches every op
-// between layers); otherwise only the plan's quantized layers, each at its own borders (a layer alone for
-// sensitivity). Throws Error when no layer is quantized.
+// A copy of `folded` with observers as `fx` places them, each layer's observers on the bit grid `plan`
+// gives it (float layers observed at 8 bits, turned float by convertPlan). Throws Error when every layer is
+// float, or when a layer's own activation bits cannot be honoured.
 torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPlan& plan,
-                                  const MixedPrecisionSettings& settings, bool wholeGraph);
+                                  const MixedPrecisionSettings& settings);
+// Sets the bits of each layer's weight and output observers in an observed module (e.g. to measure another
+// assignment from the same calibration: then call computeObserverQParams).
+void applyLayerBits(torch::jit::Module& observed, const BitPlan& plan, int activationBits);
 
 struct MixedPrecisionModel {
   torch::jit::Module module;

@@ -7,6 +7,17 @@ namespace quantscope {
 SensitivityResult measureSensitivity(const SensitivityJob& job, const Progress& progress,
                                      std::vector<std::string>& skipped) {
   SensitivityResult result;
+  BitPlan plan;
+  for (const auto& layer : job.layers) plan.emplace_back(layer, LayerBits{8, job.settings.activationBits});
+  if (progress.onUpdate) progress.onUpdate("Sensitivity: calibrating", 0.0);
+  torch::jit::Module observed = observeForPlan(job.folded, plan, job.settings);
+  calibrate(observed, job.calibrationInputs, /*batchSize=*/64, Progress{});
+  BitPlan weightsFloat = plan;
+  for (auto& entry : weightsFloat) entry.second.weightBits = 0;
+  {
+    MixedPrecisionModel baseline = convertPlan(observed, job.folded, weightsFloat);
+    result.activationsOnly = job.evaluator->measure(baseline.module);
+  }
   const double total = double(job.layers.size());
   for (size_t i = 0; i < job.layers.size(); ++i) {
     const std::string& layer = job.layers[i];
@@ -19,20 +30,13 @@ SensitivityResult measureSensitivity(const SensitivityJob& job, const Progress& 
                             std::to_string(job.layers.size()) + ")",
                         double(i) / total);
     }
-    BitPlan alone;
-    for (const auto& other : job.layers) alone.emplace_back(other, LayerBits{other == layer ? 8 : 0, 8});
-    alone[i].second.activationBits = job.settings.activationBits;
     try {
-      auto start = std::chrono::steady_clock::now();
-      torch::jit::Module observed = observeForPlan(job.folded, alone, job.settings, /*wholeGraph=*/false);
-      calibrate(observed, job.calibrationInputs, /*batchSize=*/64, Progress{});
-      double calibrationSeconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       for (int bits : job.candidateBits) {
-        start = std::chrono::steady_clock::now();
-        setObserverBits(observed, /*weights=*/true, bits);
-        computeObserverQParams(observed);
+        const auto start = std::chrono::steady_clock::now();
+        BitPlan alone = weightsFloat;
         alone[i].second.weightBits = bits;
+        applyLayerBits(observed, alone, job.settings.activationBits);
+        computeObserverQParams(observed);
         MixedPrecisionModel model = convertPlan(observed, job.folded, alone);
         const PlanMeasurement m = job.evaluator->measure(model.module);
         SensitivityRow row;
@@ -41,9 +45,7 @@ SensitivityResult measureSensitivity(const SensitivityJob& job, const Progress& 
         row.metric = m.metric;
         row.drop = job.evaluator->floatMetric() - m.metric;
         row.sqnrDb = m.sqnrDb;
-        // The layer's one calibration is shared by its bit-widths: each row carries its share.
-        row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() +
-                      calibrationSeconds / double(job.candidateBits.size());
+        row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         result.rows.push_back(row);
       }
     } catch (const CancelledError&) {

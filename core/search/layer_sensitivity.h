@@ -1,7 +1,10 @@
 #pragma once
 // Per-layer sensitivity: for each quantizable layer and each candidate weight bit-width, the metric of the
-// model with only that layer quantized (on the int8 kernels) and every other layer float. One calibration
-// per layer serves all its bit-widths (observers keep their statistics; qparams are recomputed per grid).
+// model with only that layer's weights quantized (on the int8 kernels) and every other layer's weights
+// float; activations are int8 where `fx` puts them, the same in every row (LibTorch 1.13's graph passes
+// cannot quantize one layer alone inside repeated blocks, PyTorch's quantize_jit neither), so rows differ
+// only by the layer's weights. The baseline (every weight float) is measured too. One calibration serves
+// every row: observers keep their statistics and qparams are recomputed per grid.
 // Internal: includes LibTorch.
 #include <torch/script.h>
 
@@ -27,6 +30,7 @@ struct SensitivityJob {
 
 struct SensitivityResult {
   std::vector<SensitivityRow> rows;
+  PlanMeasurement activationsOnly;  // every weight float, activations int8: what every row includes
   int layersDone = 0;
   bool cancelled = false;  // a cancel request was taken: `rows` holds the layers finished before it
 };

@@ -8,7 +8,7 @@
 
 namespace quantscope {
 
-// One layer at one candidate bit-width, everything else float.
+// One layer's weights at one candidate bit-width, every other weight float (activations int8 as in fx).
 struct SensitivityRow {
   std::string layer;
   std::string bits;    // "4", "8": weight bits of that layer (activations at bits_activations)

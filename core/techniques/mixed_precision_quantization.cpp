@@ -44,8 +44,7 @@ struct MixedRun {
   const QConfigRecipe* recipe = nullptr;
   std::string observerName;
   MixedPrecisionSettings settings;
-  torch::jit::Module reference;  // batch norms folded: what the per-layer report compares against
-  torch::jit::Module folded;     // the same with a class type per module instance, for the passes
+  torch::jit::Module folded;  // batch norms folded; never given to the passes itself (see observeForPlan)
   std::vector<std::string> layers;
   BitPlan requested;  // bits_weights/bits_activations and layer_bits
   std::vector<int> candidateBits;
@@ -64,7 +63,7 @@ BitPlan planFromOptions(const MixedRun& run, const std::vector<int>& options,
 }
 
 MixedPrecisionModel buildPlan(const MixedRun& run, const BitPlan& plan, const Progress& progress) {
-  torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings, /*wholeGraph=*/true);
+  torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings);
   calibrate(observed, run.calibrationInputs, /*batchSize=*/32, progress);
   return convertPlan(observed, run.folded, plan);
 }
@@ -248,8 +247,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   const RuntimeInfo runtime = currentRuntimeInfo();
   progress.update("Folding batch norms", 0.01);
   try {
-    run.reference = foldedFloatCopy(model.impl().module);
-    run.folded = withUniqueTypes(run.reference);
+    run.folded = foldedFloatCopy(model.impl().module);
   } catch (const std::exception& e) {
     throw Error("'mixed' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
   }
@@ -269,6 +267,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   const int64_t evalSamples = std::min<int64_t>(sensitivitySamples, evaluation.info().size);
   std::unique_ptr<PlanEvaluator> evaluator;
   std::vector<std::string> skipped;
+  std::string sensitivityNote;
   BitPlan chosen = run.requested;
   if (measureSensitivityRows) {
     progress.update("Float outputs for sensitivity", 0.02);
@@ -294,6 +293,13 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
     SensitivityResult sensitivity = measureSensitivity(job, progress.part(0.03, sensitivityEnd), skipped);
     report.sensitivitySeconds = secondsSince(start);
     report.sensitivity = sensitivity.rows;
+    char baseline[200];
+    std::snprintf(
+        baseline, sizeof(baseline),
+        "Sensitivity rows quantize one layer's weights each; activations are int8 where fx puts them "
+        "in every row (with every weight float: %.2f %%, %.1f dB SQNR).",
+        sensitivity.activationsOnly.metric, sensitivity.activationsOnly.sqnrDb);
+    sensitivityNote = baseline;
     if (sensitivity.cancelled) {
       report.stoppedEarly = "Cancelled during sensitivity after " + std::to_string(sensitivity.layersDone) +
                             " of " + std::to_string(run.layers.size()) + " layers" +
@@ -318,7 +324,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
           searchProgress.onUpdate("Search: configuration " + std::to_string(++evaluated) + ": " + assignment,
                                   std::min(1.0, double(evaluated) / double(budget.maxEvaluations)));
         }
-        torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings, /*wholeGraph=*/true);
+        torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings);
         calibrate(observed, job.calibrationInputs, /*batchSize=*/64, Progress{});
         MixedPrecisionModel built = convertPlan(observed, run.folded, plan);
         const PlanMeasurement m = evaluator->measure(built.module);
@@ -349,7 +355,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   progress.update("Comparing each layer's output with the float model", 0.96);
   Int8ModelSource described;
   described.original = &model;
-  described.floatReference = run.reference;
+  described.floatReference = run.folded;
   described.quantized = built.module;
   described.technique = "mixed";
   described.params = params;
@@ -390,6 +396,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
                   "(search_data=calibration keeps the test data unseen)."
                 : ", the calibration data."));
   }
+  if (!sensitivityNote.empty()) outcome.notes.push_back(sensitivityNote);
   for (const auto& s : skipped) outcome.notes.push_back("Sensitivity skipped " + s);
   if (!report.stoppedEarly.empty()) outcome.notes.push_back(report.stoppedEarly);
   outcome.notes.push_back("Calibrated on " + std::to_string(run.calibrationSamples) + " samples of " +
