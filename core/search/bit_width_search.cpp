@@ -1,6 +1,7 @@
 #include "core/search/bit_width_search.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "core/errors.h"
@@ -110,10 +111,63 @@ class Search {
     }
   }
 
+  // Multiple-choice knapsack on the estimates: the assignment with the least summed drop whose weight
+  // bytes fit `byteBudget` (bytes counted in units so the table stays small). Empty when nothing fits.
+  std::vector<int> knapsack(int64_t byteBudget) const {
+    if (byteBudget <= 0) return {};
+    const int64_t unit = std::max<int64_t>(1, byteBudget / 20000);
+    const size_t capacity = size_t(byteBudget / unit);
+    const double inf = std::numeric_limits<double>::infinity();
+    const size_t layers = space_.layers.size(), options = space_.options.size();
+    // best[l][c]: least drop of layers 0..l-1 using c units; choice[l][c]: option of layer l-1 there.
+    std::vector<std::vector<double>> best(layers + 1, std::vector<double>(capacity + 1, inf));
+    std::vector<std::vector<int>> choice(layers + 1, std::vector<int>(capacity + 1, -1));
+    best[0][0] = 0;
+    for (size_t l = 0; l < layers; ++l) {
+      for (size_t c = 0; c <= capacity; ++c) {
+        if (best[l][c] == inf) continue;
+        for (size_t o = 0; o < options; ++o) {
+          const size_t cost = size_t((bytes(l, int(o)) + unit - 1) / unit);
+          if (c + cost > capacity) continue;
+          const double value = best[l][c] + drop(l, int(o));
+          if (value < best[l + 1][c + cost]) best[l + 1][c + cost] = value, choice[l + 1][c + cost] = int(o);
+        }
+      }
+    }
+    size_t end = 0;
+    for (size_t c = 0; c <= capacity; ++c)
+      if (best[layers][c] < best[layers][end]) end = c;
+    if (best[layers][end] == inf) return {};
+    std::vector<int> a(layers);
+    for (size_t l = layers; l > 0; --l) {
+      a[l - 1] = choice[l][end];
+      end -= size_t((bytes(l - 1, a[l - 1]) + unit - 1) / unit);
+    }
+    return a;
+  }
+
+  int64_t weightBytes(const std::vector<int>& a) const {
+    int64_t total = 0;
+    for (size_t l = 0; l < a.size(); ++l) total += bytes(l, a[l]);
+    return total;
+  }
+
   void sizeFirst() {
     const int top = highestBitsOption();
     std::vector<int> a(space_.layers.size(), top);
     std::optional<SearchCandidate> current = tryAssignment(a);
+    // The file is the weights plus what is not weights (graph code, scales, biases): measured once, the
+    // rest of the budget goes to the knapsack, and tightened when a proposal's file still comes out over.
+    if (current) {
+      int64_t overhead = current->fileBytes - weightBytes(a);
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        const std::vector<int> proposal = knapsack(budget_.maxBytes - overhead);
+        if (proposal.empty()) break;
+        const auto measured = tryAssignment(proposal);
+        if (!measured || measured->withinBudget) break;
+        overhead = std::max(overhead + 1, measured->fileBytes - weightBytes(proposal));
+      }
+    }
     while (current && !current->withinBudget) {
       // Lower the layer that adds the least drop per byte it saves.
       int best = -1;

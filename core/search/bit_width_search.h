@@ -43,11 +43,12 @@ struct SearchResult {
 
 // Accuracy: from every layer at its lowest option, raise the layer with the best drop saved per byte until
 // the budget holds, then try lowering layers back one step each (kept when the budget still holds); pick the
-// smallest file within the budget. Size: from every layer at the highest bit-width, lower the layer with the
-// least drop added per byte saved until the file fits, then try raising the most sensitive layers while it
-// still fits; pick the best metric that fits. `cancelRequested` is asked before each evaluation: when it
-// says yes, the best configuration so far is picked. Throws Error when no configuration can meet a size
-// budget, CancelledError when cancelled before any configuration was evaluated.
+// smallest file within the budget. Size: the multiple-choice knapsack of the estimated drops under the
+// budget (less the measured non-weight bytes), then, from every layer at the highest bit-width, lower the
+// layer with the least drop added per byte saved until the file fits, and raise the most sensitive layers
+// while it still fits; pick the best measured metric that fits. `cancelRequested` is asked before each
+// evaluation: when it says yes, the best configuration so far is picked. Throws Error when no configuration
+// can meet a size budget, CancelledError when cancelled before any configuration was evaluated.
 SearchResult searchBitWidths(const SearchSpace& space, const SearchBudget& budget,
                              const EvaluateAssignment& evaluate,
                              const std::function<bool()>& cancelRequested);

@@ -16,7 +16,7 @@ SensitivityResult measureSensitivity(const SensitivityJob& job, const Progress& 
   for (auto& entry : weightsFloat) entry.second.weightBits = 0;
   {
     MixedPrecisionModel baseline = convertPlan(observed, job.folded, weightsFloat);
-    result.activationsOnly = job.evaluator->measure(baseline.module);
+    result.activationsOnly = job.evaluator->measure(baseline.module, /*withFileSize=*/false);
   }
   const double total = double(job.layers.size());
   for (size_t i = 0; i < job.layers.size(); ++i) {
@@ -38,7 +38,7 @@ SensitivityResult measureSensitivity(const SensitivityJob& job, const Progress& 
         applyLayerBits(observed, alone, job.settings.activationBits);
         computeObserverQParams(observed);
         MixedPrecisionModel model = convertPlan(observed, job.folded, alone);
-        const PlanMeasurement m = job.evaluator->measure(model.module);
+        const PlanMeasurement m = job.evaluator->measure(model.module, /*withFileSize=*/false);
         SensitivityRow row;
         row.layer = layer;
         row.bits = std::to_string(bits);

@@ -22,14 +22,14 @@ double PlanEvaluator::metricOf(const torch::Tensor& outputs) const {
   return labels_.defined() ? topOneAccuracy(outputs, labels_) : topOneAgreement(outputs, floatOutputs_);
 }
 
-PlanMeasurement PlanEvaluator::measure(torch::jit::Module& quantized) const {
+PlanMeasurement PlanEvaluator::measure(torch::jit::Module& quantized, bool withFileSize) const {
   const torch::Tensor outputs = predict(quantized, inputs_);
   PlanMeasurement m;
   m.metric = metricOf(outputs);
   const double signal = floatOutputs_.pow(2).sum().item<double>();
   const double noise = (floatOutputs_ - outputs).pow(2).sum().item<double>();
   m.sqnrDb = noise == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(signal / noise);
-  m.fileBytes = serializedBytes(quantized);
+  if (withFileSize) m.fileBytes = serializedBytes(quantized);
   return m;
 }
 

@@ -22,7 +22,8 @@ class PlanEvaluator {
   const std::string& metricName() const { return metricName_; }
   double floatMetric() const { return floatMetric_; }
   int64_t samples() const { return inputs_.size(0); }
-  PlanMeasurement measure(torch::jit::Module& quantized) const;
+  // withFileSize: also serialize the model to count its bytes (the search needs them, sensitivity not).
+  PlanMeasurement measure(torch::jit::Module& quantized, bool withFileSize = true) const;
 
  private:
   double metricOf(const torch::Tensor& outputs) const;

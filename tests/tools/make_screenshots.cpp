@@ -41,61 +41,76 @@ int main(int argc, char** argv) {
   window.show();
   window.openDemo();
   if (!waitIdle(window, 60000)) return 1;
-  window.selectTechnique("dynamic");
-  window.runSelectedTechnique();
-  if (!waitIdle(window, 300000)) return 1;
-  // A second run with per-channel weights and the qnnpack recipe, to compare.
-  auto* granularity = qobject_cast<QComboBox*>(window.techniqueForm().editor("weight_granularity"));
-  auto* qconfig = qobject_cast<QComboBox*>(window.techniqueForm().editor("qconfig"));
-  granularity->setCurrentText("per_channel");
-  qconfig->setCurrentText("qnnpack");
-  window.runSelectedTechnique();
-  if (!waitIdle(window, 300000)) return 1;
-  // Static and graph-mode (fx) quantization, calibrated on the training split.
-  window.selectTechnique("static");
-  window.runSelectedTechnique();
-  if (!waitIdle(window, 300000)) return 1;
-  window.selectTechnique("fx");
-  window.runSelectedTechnique();
-  if (!waitIdle(window, 300000)) return 1;
+  // `make_screenshots OUT_DIR mixed` makes only the mixed-precision shots.
+  const bool onlyMixed = argc > 2 && QString(argv[2]) == "mixed";
   auto* table = window.findChild<QTableView*>("runsTable");
-  table->selectAll();
-  QTest::qWait(300);
-  window.grab().save(out + "/main-window.png");
-  window.charts().setCurrentIndex(ChartPanel::AccuracyVsLatency);
-  QTest::qWait(200);
-  window.grab().save(out + "/tradeoff-chart.png");
-  window.exportReportPng(out + "/report.png");
-  auto* tabs = window.findChild<QTableWidget*>("opsTable")->parentWidget();
-  while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
-  if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) tabWidget->setCurrentIndex(3);
-  table->selectRow(3);
-  window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
-  QTest::qWait(300);
-  window.grab().save(out + "/ops-tab.png");
-  // Distillation into the shipped untrained student: the Training chart (with and without distillation)
-  // and the technique's figures.
-  window.selectTechnique("distillation");
-  window.techniqueForm().setValues({{"student", quantscope::resourcesDirectory() + "/digits_student.pt"}});
+  if (!onlyMixed) {
+    window.selectTechnique("dynamic");
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 300000)) return 1;
+    // A second run with per-channel weights and the qnnpack recipe, to compare.
+    auto* granularity = qobject_cast<QComboBox*>(window.techniqueForm().editor("weight_granularity"));
+    auto* qconfig = qobject_cast<QComboBox*>(window.techniqueForm().editor("qconfig"));
+    granularity->setCurrentText("per_channel");
+    qconfig->setCurrentText("qnnpack");
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 300000)) return 1;
+    // Static and graph-mode (fx) quantization, calibrated on the training split.
+    window.selectTechnique("static");
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 300000)) return 1;
+    window.selectTechnique("fx");
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 300000)) return 1;
+    table->selectAll();
+    QTest::qWait(300);
+    window.grab().save(out + "/main-window.png");
+    window.charts().setCurrentIndex(ChartPanel::AccuracyVsLatency);
+    QTest::qWait(200);
+    window.grab().save(out + "/tradeoff-chart.png");
+    window.exportReportPng(out + "/report.png");
+    auto* tabs = window.findChild<QTableWidget*>("opsTable")->parentWidget();
+    while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
+    if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) tabWidget->setCurrentIndex(3);
+    table->selectRow(3);
+    window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
+    QTest::qWait(300);
+    window.grab().save(out + "/ops-tab.png");
+    // Distillation into the shipped untrained student: the Training chart (with and without distillation)
+    // and the technique's figures.
+    window.selectTechnique("distillation");
+    window.techniqueForm().setValues({{"student", quantscope::resourcesDirectory() + "/digits_student.pt"}});
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 600000)) return 1;
+    table->selectRow(window.runs().rowCount() - 1);
+    window.charts().setCurrentIndex(ChartPanel::Training);
+    QTest::qWait(300);
+    window.grab().save(out + "/training-chart.png");
+    window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
+    QTest::qWait(300);
+    window.grab().save(out + "/technique-figures.png");
+    // Channel pruning: per-layer sparsity and channels removed.
+    window.selectTechnique("pruning");
+    window.techniqueForm().setValues({{"structure", "channels"}});
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 600000)) return 1;
+    table->selectRow(window.runs().rowCount() - 1);
+    window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
+    QTest::qWait(300);
+    window.grab().save(out + "/pruning-figures.png");
+    // The same chart exported at the default export size.
+    window.exportChartTo(ChartPanel::TechniqueFigures, out + "/pruning-figures-export.png", 1600, 1000);
+  }
+  // Mixed precision with sensitivity and the accuracy search: the heat map, the searched configurations
+  // with the Pareto front and the pick, and the per-layer bits in the Layers table.
+  window.selectTechnique("mixed");
+  window.techniqueForm().setValues({{"search", "accuracy"}, {"candidate_bits", "2,4,8"}});
   window.runSelectedTechnique();
   if (!waitIdle(window, 600000)) return 1;
   table->selectRow(window.runs().rowCount() - 1);
-  window.charts().setCurrentIndex(ChartPanel::Training);
+  window.charts().setCurrentIndex(ChartPanel::MixedPrecision);
   QTest::qWait(300);
-  window.grab().save(out + "/training-chart.png");
-  window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
-  QTest::qWait(300);
-  window.grab().save(out + "/technique-figures.png");
-  // Channel pruning: per-layer sparsity and channels removed.
-  window.selectTechnique("pruning");
-  window.techniqueForm().setValues({{"structure", "channels"}});
-  window.runSelectedTechnique();
-  if (!waitIdle(window, 600000)) return 1;
-  table->selectRow(window.runs().rowCount() - 1);
-  window.charts().setCurrentIndex(ChartPanel::TechniqueFigures);
-  QTest::qWait(300);
-  window.grab().save(out + "/pruning-figures.png");
-  // The same chart exported at the default export size.
-  window.exportChartTo(ChartPanel::TechniqueFigures, out + "/pruning-figures-export.png", 1600, 1000);
+  window.grab().save(out + "/mixed-precision.png");
+  window.exportChartTo(ChartPanel::MixedPrecision, out + "/mixed-precision-export.png", 1600, 900);
   return window.errorText().isEmpty() ? 0 : 1;
 }
