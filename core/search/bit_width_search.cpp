@@ -217,7 +217,9 @@ class Search {
       const bool better =
           budget_.goal == SearchGoal::Accuracy
               ? (c.fileBytes < p.fileBytes || (c.fileBytes == p.fileBytes && c.metric > p.metric))
-              : (c.metric > p.metric || (c.metric == p.metric && c.fileBytes < p.fileBytes));
+              : (c.metric > p.metric ||
+                 (c.metric == p.metric &&
+                  (c.sqnrDb > p.sqnrDb || (c.sqnrDb == p.sqnrDb && c.fileBytes < p.fileBytes))));
       if (better) pick = int(i);
     }
     if (pick < 0) {

@@ -46,9 +46,10 @@ struct SearchResult {
 // smallest file within the budget. Size: the multiple-choice knapsack of the estimated drops under the
 // budget (less the measured non-weight bytes), then, from every layer at the highest bit-width, lower the
 // layer with the least drop added per byte saved until the file fits, and raise the most sensitive layers
-// while it still fits; pick the best measured metric that fits. `cancelRequested` is asked before each
-// evaluation: when it says yes, the best configuration so far is picked. Throws Error when no configuration
-// can meet a size budget, CancelledError when cancelled before any configuration was evaluated.
+// while it still fits; pick the best measured metric that fits (ties: the higher output SQNR).
+// `cancelRequested` is asked before each evaluation: when it says yes, the best configuration so far is
+// picked. Throws Error when no configuration can meet a size budget, CancelledError when cancelled before any
+// configuration was evaluated.
 SearchResult searchBitWidths(const SearchSpace& space, const SearchBudget& budget,
                              const EvaluateAssignment& evaluate,
                              const std::function<bool()>& cancelRequested);
