@@ -294,6 +294,11 @@ class TestMixedPrecision : public QObject {
     // The pick's file is what the run returned (saved the same way), and smaller than uniform int8's.
     const QuantizationOutcome int8 = run({});
     QVERIFY(pick->fileBytes < compare_model_sizes(model_, int8.model).quantized.serializedBytes);
+    // The size the search measured is the returned model's archive (up to the digits of the class names
+    // TorchScript numbers per process).
+    const int64_t returned = compare_model_sizes(model_, outcome.model).quantized.serializedBytes;
+    QVERIFY2(std::abs(returned - pick->fileBytes) <= 16,
+             (std::to_string(returned) + " vs " + std::to_string(pick->fileBytes)).c_str());
     // The layers the result describes carry the picked bits.
     for (const auto& name : kDigitsLayers) {
       const int bits = layer(outcome.layers, name).weightBits;

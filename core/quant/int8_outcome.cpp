@@ -25,29 +25,26 @@ int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
 
 }  // namespace
 
-QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
-  auto graph = s.quantized.get_method("forward").graph();
-  if (countQuantizedOps(graph) == 0) {
-    throw Error("No layer of the model could be quantized by '" + s.technique + "'; nothing was written.",
-                "These techniques act on Conv and Linear layers.");
-  }
+Model int8Model(const Int8ModelSource& s) {
   QJsonObject record{{"technique", QString::fromStdString(s.technique)},
                      {"recipe", QString::fromStdString(s.recipe->name)},
                      {"engine", QString::fromStdString(s.engine)}};
   for (const auto& [key, value] : s.record)
     record[QString::fromStdString(key)] = QString::fromStdString(value);
   const std::string json = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
-  QuantizationOutcome outcome{
-      makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json),
-      s.technique,
-      s.params,
-      s.recipe->name,
-      s.engine,
-      {},
-      {},
-      false};
+  Model model = makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json);
+  recordLayerNames(model, reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes));
+  return model;
+}
+
+QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
+  auto graph = s.quantized.get_method("forward").graph();
+  if (countQuantizedOps(graph) == 0) {
+    throw Error("No layer of the model could be quantized by '" + s.technique + "'; nothing was written.",
+                "These techniques act on Conv and Linear layers.");
+  }
+  QuantizationOutcome outcome{int8Model(s), s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
   outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes);
-  recordLayerNames(outcome.model, outcome.layers);
   try {
     addLayerOutputSqnr(s.floatReference, s.quantized, s.sampleInputs, outcome.layers);
   } catch (const std::exception& e) {

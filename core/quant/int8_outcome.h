@@ -24,6 +24,9 @@ struct Int8ModelSource {
   torch::Tensor sampleInputs;                 // a few samples for per-layer output SQNR
 };
 
+// The model a run returns: `quantized` with the quantization record (layer names included) and the
+// original's input spec, as the file it saves to (so its size is the file's).
+Model int8Model(const Int8ModelSource& source);
 // Throws Error when no layer became int8.
 QuantizationOutcome describeInt8Model(const Int8ModelSource& source);
 

@@ -18,6 +18,7 @@
 #include "core/runtime_info.h"
 #include "core/search/bit_width_search.h"
 #include "core/search/layer_sensitivity.h"
+#include "core/size_report.h"
 #include "core/techniques/graph_mode_quantization.h"
 
 namespace quantscope {
@@ -66,6 +67,22 @@ MixedPrecisionModel buildPlan(const MixedRun& run, const BitPlan& plan, const Pr
   torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings);
   calibrate(observed, run.calibrationInputs, /*batchSize=*/32, progress);
   return convertPlan(observed, run.folded, plan);
+}
+
+Int8ModelSource int8Source(const MixedRun& run, const Model& model, const ParamValues& params,
+                           const std::string& engine, const BitPlan& plan,
+                           const torch::jit::Module& quantized) {
+  Int8ModelSource source;
+  source.original = &model;
+  source.floatReference = run.folded;
+  source.quantized = quantized;
+  source.technique = "mixed";
+  source.params = params;
+  source.recipe = run.recipe;
+  source.engine = engine;
+  source.record = {{"observer", run.observerName},
+                   {"layer_bits", formatBitPlan(plan, run.settings.activationBits)}};
+  return source;
 }
 
 void describeLayerBits(QuantizationOutcome& outcome, const BitPlan& plan, const MixedPrecisionModel& built) {
@@ -324,13 +341,14 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
           searchProgress.onUpdate("Search: configuration " + std::to_string(++evaluated) + ": " + assignment,
                                   std::min(1.0, double(evaluated) / double(budget.maxEvaluations)));
         }
-        torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings);
-        calibrate(observed, job.calibrationInputs, /*batchSize=*/64, Progress{});
-        MixedPrecisionModel built = convertPlan(observed, run.folded, plan);
-        const PlanMeasurement m = evaluator->measure(built.module);
+        // Calibrated as the final model will be, and sized as the file the run writes, record included.
+        MixedPrecisionModel built = buildPlan(run, plan, Progress{});
+        const PlanMeasurement m = evaluator->measure(built.module, /*withFileSize=*/false);
         SearchCandidate c;
         c.assignment = assignment;
-        c.fileBytes = m.fileBytes;
+        c.fileBytes = measureModelSize(int8Model(int8Source(run, model, params, runtime.quantizedEngine, plan,
+                                                            built.module)))
+                          .serializedBytes;
         c.packedWeightBytes = packedWeightBytes(run.folded, plan);
         c.metric = m.metric;
         c.drop = evaluator->floatMetric() - m.metric;
@@ -353,16 +371,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   MixedPrecisionModel built = buildPlan(run, chosen, progress.part(0.86, 0.95));
 
   progress.update("Comparing each layer's output with the float model", 0.96);
-  Int8ModelSource described;
-  described.original = &model;
-  described.floatReference = run.folded;
-  described.quantized = built.module;
-  described.technique = "mixed";
-  described.params = params;
-  described.recipe = run.recipe;
-  described.engine = runtime.quantizedEngine;
-  described.record = {{"observer", run.observerName},
-                      {"layer_bits", formatBitPlan(chosen, run.settings.activationBits)}};
+  Int8ModelSource described = int8Source(run, model, params, runtime.quantizedEngine, chosen, built.module);
   described.sampleInputs = run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
   QuantizationOutcome outcome = describeInt8Model(described);
   describeLayerBits(outcome, chosen, built);
