@@ -95,7 +95,7 @@ void drawSensitivity(QCustomPlot* plot, QCPAxisRect* rect, QCPColorScale* scale,
   categoryAxis(bitAxis, bitTicks, bitLabels);
   categoryAxis(layerAxis, layerTicks, layerLabels);
   layerAxis->setRangeReversed(true);
-  bitAxis->setLabel("layer quantized alone at");
+  bitAxis->setLabel("one layer's weights at");
   layerAxis->setPadding(4);
 
   auto* map = new QCPColorMap(bitAxis, layerAxis);
