@@ -254,12 +254,6 @@ std::pair<int64_t, int64_t> quantRange(int64_t dtype, bool reduceRange, int bits
   return unsignedType ? std::pair<int64_t, int64_t>{0, 255} : std::pair<int64_t, int64_t>{-128, 127};
 }
 
-void setObserverBits(torch::jit::Module& observed, bool weights, int bits) {
-  for (auto& o : observersOf(observed)) {
-    if (o.attr("is_weight").toBool() == weights) o.setattr("bits", int64_t{bits});
-  }
-}
-
 std::vector<ActivationGrid> reducedActivationGrids(const torch::jit::Module& observed) {
   std::vector<ActivationGrid> grids;
   for (auto& o : observersOf(const_cast<torch::jit::Module&>(observed))) {

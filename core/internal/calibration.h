@@ -53,8 +53,6 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
 // Recomputes every calibrated observer's qparams from the statistics it kept, e.g. after its `bits`
 // attribute changed: one calibration serves every bit-width of a layer.
 void computeObserverQParams(torch::jit::Module& observed);
-// Sets the bit-width of every weight observer (or every activation observer) of `observed`.
-void setObserverBits(torch::jit::Module& observed, bool weights, int bits);
 // The b-bit grid of an activation observer below 8 bits, by the qparams it computed: after Finalize the
 // int8 ops carry these scale/zero-point constants, and their outputs are clamped to [qmin, qmax].
 struct ActivationGrid {

@@ -1,9 +1,9 @@
 #pragma once
-// Mixed precision on LibTorch's graph passes: every layer gets a qconfig whose observers quantize on its
-// own bit grid (quant_min/quant_max inside int8), float layers get none (quantize/dequantize at their
-// borders), the rest of the graph follows the whole-graph (`fx`) placement. The converted model runs on the
-// int8 kernels; below 8 bits weights are stored packed and activations clamped to their grid, so the
-// model computes exactly the b-bit values. Internal: includes LibTorch.
+// Mixed precision on LibTorch's graph passes: observers where `fx` puts them, each layer's own observers
+// set to its bit grid (quant_min/quant_max inside int8); float layers are converted like the others and
+// then run as float ops between int8 borders. The converted model runs on the int8 kernels; below 8 bits
+// weights are stored packed and activations clamped to their grid, so the model computes exactly the
+// b-bit values. Internal: includes LibTorch.
 #include <torch/script.h>
 
 #include <string>

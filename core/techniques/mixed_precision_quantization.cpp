@@ -45,7 +45,7 @@ struct MixedRun {
   const QConfigRecipe* recipe = nullptr;
   std::string observerName;
   MixedPrecisionSettings settings;
-  torch::jit::Module folded;  // batch norms folded; never given to the passes itself (see observeForPlan)
+  torch::jit::Module folded;  // batch norms folded
   std::vector<std::string> layers;
   BitPlan requested;  // bits_weights/bits_activations and layer_bits
   std::vector<int> candidateBits;
