@@ -139,6 +139,13 @@ class TestMixedPrecision : public QObject {
     QVERIFY(fileBytes[6] < fileBytes[8] && fileBytes[4] < fileBytes[6] && fileBytes[3] < fileBytes[4] &&
             fileBytes[2] < fileBytes[3]);
     QVERIFY(fileBytes[8] - fileBytes[4] > 65536 * 4 / 8);
+    // The theoretical weight bytes the result shows: 81,024 weights at 4 bits.
+    const QuantizationOutcome four = run({{"bits_weights", "4"}});
+    const auto theoretical =
+        std::find_if(four.figures.begin(), four.figures.end(),
+                     [](const ResultFigure& f) { return f.name == "weights at their bits (theoretical)"; });
+    QVERIFY(theoretical != four.figures.end());
+    QCOMPARE(theoretical->value, double((144 + 4608 + 9216 + 65536 + 1280) / 2));
     // 8-bit mixed precision is the fx recipe: the same accuracy as fx; 2-bit weights lose accuracy.
     const QuantizationOutcome fx = prepare_model_for_quantization(model_, "fx", {}, &calibration_);
     QCOMPARE(top1[8], accuracy(fx.model));

@@ -376,6 +376,14 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   QuantizationOutcome outcome = describeInt8Model(described);
   describeLayerBits(outcome, chosen, built);
   outcome.mixedPrecision = report;
+  // Beside the file's size (measured by the run): what the weights take at their bits, and what the file
+  // really stores for the sub-8-bit ones.
+  int64_t storedPacked = 0;
+  for (const auto& stored : built.lowBitWeights) storedPacked += stored.packedBytes + stored.scaleBytes;
+  outcome.figures.push_back({"mixed precision", "weights at their bits (theoretical)",
+                             double(packedWeightBytes(run.folded, chosen)), "B"});
+  outcome.figures.push_back(
+      {"mixed precision", "sub-8-bit weights as stored packed, with scales", double(storedPacked), "B"});
 
   const std::string recipeNote = outcome.notes.back();
   outcome.notes.pop_back();
