@@ -10,12 +10,15 @@
 #include <QProcess>
 #include <QtTest>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "core/dataset.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
+#include "core/internal/weight_report.h"
+#include "core/quant/fake_quant.h"
 #include "core/quant/low_bit_weights.h"
 #include "core/runtime_info.h"
 #include "core/workflow.h"
@@ -102,6 +105,39 @@ class TestLowBitWeights : public QObject {
     QCOMPARE(three.numel(), int64_t{2});
     QCOMPARE(int(three[0].item<uint8_t>()), 0b11100011);
     QCOMPARE(int(three[1].item<uint8_t>()), 0b1);
+  }
+
+  void mixedPrecisionWeightsStayWithinHalfAStepOfTheFloatWeights() {
+    // For every bit-width, the technique's int8 weights sit on the b-bit grid and each dequantized value is
+    // within half a quantization step of the float weight it came from (batch norms folded).
+    const Model model = Model::load(builtinDigitsModelPath());
+    const Dataset calibration = Dataset::load(DataSource{"digits:train"});
+    std::map<std::string, torch::Tensor> floatWeights;
+    for (const auto& p : collectParameters(foldedFloatCopy(model.impl().module)))
+      if (p.name == "weight") floatWeights[p.owner] = p.tensor.detach();
+    for (int bits = 2; bits <= 8; ++bits) {
+      const QuantizationOutcome outcome = prepare_model_for_quantization(
+          model, "mixed", {{"bits_weights", std::to_string(bits)}}, &calibration);
+      std::map<std::string, torch::Tensor> packed;
+      for (const auto& p : collectParameters(outcome.model.impl().module))
+        if (p.tensor.is_quantized()) packed[packedLayerPath(p)] = p.tensor;
+      int checked = 0;
+      for (const auto& layer : outcome.layers) {
+        if (!layer.quantized) continue;
+        const torch::Tensor q = packed.at(layer.packedAs);
+        const torch::Tensor ints = q.int_repr().to(torch::kInt);
+        QVERIFY(ints.min().item<int>() >= -(1 << (bits - 1)) &&
+                ints.max().item<int>() <= (1 << (bits - 1)) - 1);
+        const torch::Tensor scales = q.q_per_channel_scales().to(torch::kFloat);
+        std::vector<int64_t> shape(size_t(q.dim()), 1);
+        shape[0] = scales.numel();
+        const torch::Tensor error = (q.dequantize() - floatWeights.at(layer.layer)).abs();
+        const torch::Tensor bound = scales.reshape(shape) / 2 * (1 + 1e-5) + 1e-7;
+        QVERIFY2(error.le(bound).all().item<bool>(), (layer.layer + " at " + std::to_string(bits)).c_str());
+        ++checked;
+      }
+      QCOMPARE(checked, 5);
+    }
   }
 
   void offGridValuesAndBadBitWidthsAreRefused() {
