@@ -80,7 +80,7 @@ TechniqueRegistry::TechniqueRegistry() {
                 "int8 weights; activations quantized per batch at run time. No calibration data needed.",
                 dynamicQuantizationParams(), {"Linear", "LSTM", "GRU"}, /*needsCalibration=*/false,
                 runDynamicQuantization));
-  const std::vector<std::string> convAndLinear{"Conv1d", "Conv2d", "Conv3d", "Linear"};
+  const std::vector<std::string>& convAndLinear = convAndLinearTypes();
   techniques_.push_back(available(
       "static", "static_quantization", "Static (post-training) quantization",
       "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
@@ -117,6 +117,11 @@ TechniqueRegistry::TechniqueRegistry() {
       "Works on unlabelled data (teacher only).",
       distillationQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
       runDistillationQuantization)));
+}
+
+const std::vector<std::string>& convAndLinearTypes() {
+  static const std::vector<std::string> types{"Conv1d", "Conv2d", "Conv3d", "Linear"};
+  return types;
 }
 
 const TechniqueRegistry& TechniqueRegistry::instance() {

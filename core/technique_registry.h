@@ -76,6 +76,9 @@ class TechniqueRegistry {
   std::vector<TechniqueDescriptor> techniques_;
 };
 
+// The module types the static int8 techniques quantize (and pruning prunes): Conv1d/2d/3d and Linear.
+const std::vector<std::string>& convAndLinearTypes();
+
 std::string toString(ParamType type);
 // "key=value" -> (key, value); throws Error on a missing '='.
 std::pair<std::string, std::string> parseParamAssignment(const std::string& text);

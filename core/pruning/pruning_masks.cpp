@@ -5,11 +5,10 @@
 
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
+#include "core/technique_registry.h"
 
 namespace quantscope {
 namespace {
-
-const std::vector<std::string> kPrunableTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
 
 torch::Tensor weightOf(const PrunedLayer& layer) { return layer.module.attr("weight").toTensor(); }
 
@@ -34,7 +33,9 @@ PruningMasks::PruningMasks(const torch::jit::Module& model, PruningStructure str
     : structure_(structure), scope_(scope) {
   for (const auto& sub : model.named_modules()) {
     const std::string type = shortTypeName(sub.value);
-    if (std::find(kPrunableTypes.begin(), kPrunableTypes.end(), type) == kPrunableTypes.end()) continue;
+    if (std::find(convAndLinearTypes().begin(), convAndLinearTypes().end(), type) ==
+        convAndLinearTypes().end())
+      continue;
     if (!sub.value.hasattr("weight")) continue;
     if (structure == PruningStructure::Channels && !channelLayers.count(sub.name)) continue;
     PrunedLayer layer{sub.name, sub.value, {}, 0, 0};

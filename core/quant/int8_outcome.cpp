@@ -12,8 +12,6 @@
 namespace quantscope {
 namespace {
 
-const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
-
 int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
   int count = 0;
   forEachNode(graph, [&](torch::jit::Node* node) {
@@ -33,7 +31,7 @@ Model int8Model(const Int8ModelSource& s) {
     record[QString::fromStdString(key)] = QString::fromStdString(value);
   const std::string json = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
   Model model = makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json);
-  recordLayerNames(model, reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes));
+  recordLayerNames(model, reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes()));
   return model;
 }
 
@@ -44,7 +42,7 @@ QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
                 "These techniques act on Conv and Linear layers.");
   }
   QuantizationOutcome outcome{int8Model(s), s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
-  outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, kModuleTypes);
+  outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes());
   try {
     addLayerOutputSqnr(s.floatReference, s.quantized, s.sampleInputs, outcome.layers);
   } catch (const std::exception& e) {

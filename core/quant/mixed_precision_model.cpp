@@ -13,14 +13,14 @@
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/weight_report.h"
+#include "core/technique_registry.h"
 
 namespace quantscope {
 namespace {
 
-const std::vector<std::string> kLayerTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
-
 bool isLayer(const torch::jit::Module& module) {
-  return std::count(kLayerTypes.begin(), kLayerTypes.end(), shortTypeName(module)) > 0;
+  const auto& types = convAndLinearTypes();
+  return std::count(types.begin(), types.end(), shortTypeName(module)) > 0;
 }
 
 // Where an int8 op's output scale and zero point are: the last two inputs of quantized::conv2d(_relu),
@@ -296,7 +296,8 @@ MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch:
   auto graph = result.module.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
   torch::jit::EliminateDeadCode(graph);
-  const std::vector<LayerQuantization> layers = reportWeightQuantization(folded, result.module, kLayerTypes);
+  const std::vector<LayerQuantization> layers =
+      reportWeightQuantization(folded, result.module, convAndLinearTypes());
   runFloatLayers(result.module, folded, layers, plan);
   result.clampedActivations = clampToGrids(result.module, reducedActivationGrids(observed));
 

@@ -24,8 +24,6 @@ namespace {
 
 enum class Scope { WholeGraph, EachModule };
 
-const std::vector<std::string> kModuleTypes{"Conv1d", "Conv2d", "Conv3d", "Linear"};
-
 }  // namespace
 
 std::vector<ParamSpec> postTrainingParams() {
@@ -107,7 +105,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
       // Eager semantics: each Conv/Linear module is quantized at its own borders, everything else stays
       // float.
       for (const auto& sub : folded.named_modules()) {
-        if (std::count(kModuleTypes.begin(), kModuleTypes.end(), shortTypeName(sub.value)))
+        if (std::count(convAndLinearTypes().begin(), convAndLinearTypes().end(), shortTypeName(sub.value)))
           qconfigs[sub.name] = qconfig;
       }
       if (qconfigs.empty()) {
