@@ -156,43 +156,50 @@ int commandQuantize(const QStringList& args) {
       {"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
   parser.addPositionalArgument("model", "TorchScript model file.");
   parseOrExit(parser, args, "Quantizes a model and writes the result atomically.", cli::techniquesHelp());
-  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
   if (!parser.isSet("output")) throw Error("Missing -o/--output: where to write the quantized model.");
   const std::string technique = parser.value("technique").toStdString();
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
-  std::optional<Model> quantized;
+  const bool evaluate = parser.isSet("evaluate") || parser.isSet("data");
+  std::optional<Dataset> data;
+  std::string specNote;
+  if (evaluate) {
+    data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+    specNote = adoptInputSpecFromData(model, *data);
+  }
   std::optional<Dataset> calibration;
-  if (const auto source = cli::calibrationSource(parser))
+  if (const auto source = cli::calibrationSource(parser)) {
     calibration = Dataset::load(*source, model.inputSpec());
-  if (parser.isSet("evaluate") || parser.isSet("data")) {
-    const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+    if (specNote.empty()) specNote = adoptInputSpecFromData(model, *calibration);
+  }
+  if (!specNote.empty()) std::cerr << "Note: " << specNote << "\n";
+  std::optional<Model> quantized;
+  if (evaluate) {
     RunOptions options = runOptions(parser);
     if (calibration) options.calibrationData = &*calibration;
-    const RunResult result =
-        quantize_and_evaluate(model, data, technique, params, options, stderrProgress(), &quantized);
+    RunResult result =
+        quantize_and_evaluate(model, *data, technique, params, options, stderrProgress(), &quantized);
+    if (!specNote.empty()) result.notes.insert(result.notes.begin(), specNote);
     quantized->save(parser.value("output").toStdString());
     printRun(parser, result);
   } else {
     configureRuntime(cli::benchmarkOptions(parser).threads);
-    if (model.inputSpec()) model.checkInput(*model.inputSpec());
-    const QuantizationOutcome outcome = prepare_model_for_quantization(
-        model, technique, params, calibration ? &*calibration : nullptr, stderrProgress());
-    outcome.model.save(parser.value("output").toStdString());
-    // What the technique reported (layers, notes, training curve, figures) and the sizes: nothing was
-    // evaluated.
-    RunResult summary = describeOutcome(outcome);
-    summary.modelPath = model.sourcePath();
-    summary.sizes = compare_model_sizes(model, outcome.model);
+    RunResult summary = quantize_only(model, technique, params, calibration ? &*calibration : nullptr,
+                                      stderrProgress(), &quantized);
+    if (!specNote.empty()) summary.notes.insert(summary.notes.begin(), specNote);
+    quantized->save(parser.value("output").toStdString());
     if (parser.isSet("json")) {
+      // Nothing was evaluated: leave out what was not measured rather than print zeros.
       QJsonObject json = toJson(summary);
       for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency",
                               "quantized_latency", "dataset", "dataset_size"})
         json.remove(key);
       printJson(json);
     } else {
-      std::cout << "Wrote " << parser.value("output").toStdString() << " (" << outcome.technique << ", "
-                << outcome.recipe << " recipe on " << outcome.engine << " kernels)\n"
+      std::cout << "Wrote " << parser.value("output").toStdString() << " (" << summary.technique << ", "
+                << summary.recipe << " recipe on " << summary.engine << " kernels, quantized in "
+                << QString::number(summary.quantizeSeconds, 'f', 2).toStdString() << " s)\n"
                 << "Archive " << formatBytes(summary.sizes.original.serializedBytes) << " -> "
                 << formatBytes(summary.sizes.quantized.serializedBytes) << " ("
                 << summary.sizes.serializedRatio << "x smaller)\n\n"
@@ -223,8 +230,11 @@ int commandEvaluate(const QStringList& args) {
   parseOrExit(parser, args,
               "Evaluates a model on data: top-1/top-5 accuracy, and fidelity against --reference.");
   configureRuntime(2);
-  const Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
   const Dataset data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+  if (const std::string note = adoptInputSpecFromData(model, data); !note.empty())
+    std::cerr << "Note: " << note << "\n";
+  for (const auto& note : data.info().notes) std::cerr << "Note: " << note << "\n";
   data.checkFits(model);
   const int batch = cli::intOption(parser, "batch-size", 64, 1);
   const Matrix outputs = runModel(model, data, batch, stderrProgress());
@@ -303,7 +313,7 @@ int commandCompare(const QStringList& args) {
   parseOrExit(parser, args,
               "Compares two models: serialized and parameter sizes; with --data also accuracy, "
               "fidelity and latency.");
-  const Model original = cli::loadModel(parser, requiredPositional(parser, 0, "original model"));
+  Model original = cli::loadModel(parser, requiredPositional(parser, 0, "original model"));
   const Model quantized = cli::loadModel(parser, requiredPositional(parser, 1, "quantized model"));
   RunResult result;
   result.technique = "compare";
@@ -312,6 +322,9 @@ int commandCompare(const QStringList& args) {
   result.runtime = configureRuntime(cli::benchmarkOptions(parser).threads);
   if (parser.isSet("data")) {
     const Dataset data = Dataset::load(cli::dataSource(parser), original.inputSpec());
+    if (const std::string note = adoptInputSpecFromData(original, data); !note.empty())
+      result.notes.push_back(note);
+    for (const auto& note : data.info().notes) result.notes.push_back(note);
     data.checkFits(original);
     const Matrix a = runModel(original, data), b = runModel(quantized, data);
     if (data.info().labelled) {

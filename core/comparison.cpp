@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/errors.h"
+#include "core/internal/qconfig_recipe.h"
+
 namespace quantscope {
 namespace {
 
@@ -52,6 +55,35 @@ std::string describeDelta(const RunResult& baseline, const RunResult& candidate)
 std::string describeAgainstOriginal(const RunResult& run) {
   return describe(run.sizes.original.serializedBytes, run.sizes.quantized.serializedBytes,
                   run.originalLatency, run.quantizedLatency, run.originalAccuracy, run.quantizedAccuracy);
+}
+
+std::string describeRecipeDifference(const RunResult& a, const RunResult& b) {
+  if (a.technique != b.technique || a.modelPath != b.modelPath || a.datasetName != b.datasetName ||
+      a.datasetSize != b.datasetSize || !a.fidelity.available || !b.fidelity.available)
+    return {};
+  ParamValues aParams = a.params, bParams = b.params;
+  aParams.erase("qconfig");
+  bParams.erase("qconfig");
+  if (aParams != bParams) return {};
+  bool aReduced = false, bReduced = false;
+  try {
+    aReduced = qconfigRecipe(a.recipe).reduceRangeActivations;
+    bReduced = qconfigRecipe(b.recipe).reduceRangeActivations;
+  } catch (const Error&) {
+    return {};  // a technique without a recipe
+  }
+  if (aReduced == bReduced) return {};
+  const RunResult& full = aReduced ? b : a;
+  const RunResult& reduced = aReduced ? a : b;
+  char text[256];
+  std::snprintf(text, sizeof(text),
+                "%s recipe (8-bit activations) vs %s (7-bit), measured here: SQNR %.1f vs %.1f dB (%+.1f dB)",
+                full.recipe.c_str(), reduced.recipe.c_str(), full.fidelity.sqnrDb, reduced.fidelity.sqnrDb,
+                full.fidelity.sqnrDb - reduced.fidelity.sqnrDb);
+  std::string phrase = text;
+  if (full.quantizedAccuracy.available && reduced.quantizedAccuracy.available)
+    phrase += ", " + deltaPhrase(reduced.quantizedAccuracy.top1, full.quantizedAccuracy.top1, "top-1");
+  return phrase + ".";
 }
 
 std::vector<size_t> paretoFront(const std::vector<TradeoffPoint>& points) {

@@ -85,6 +85,30 @@ Dataset loadDigits(const std::string& split) {
   return makeDataset("digits:" + split, inputs, targets);
 }
 
+namespace {
+
+// CSV rows and 1-D tensors carry no shape: when the element counts match, they are the model's sample
+// laid out row-major (as numpy's reshape and torch's view read them). Samples with a shape of their own
+// are never reshaped, because 32x32x3 and 3x32x32 hold the same count in different layouts.
+Dataset reshapeFlatSamples(const Dataset& data, const InputSpec& modelSpec) {
+  const DatasetInfo& info = data.info();
+  const std::vector<int64_t> modelSample(modelSpec.shape.begin() + 1, modelSpec.shape.end());
+  if (info.sampleShape.size() != 1 || modelSample.size() < 2 || info.sampleShape == modelSample) return data;
+  if (info.sampleShape[0] != modelSpec.elementsPerSample()) return data;  // checkFits names the mismatch
+  std::vector<int64_t> shape{info.size};
+  shape.insert(shape.end(), modelSample.begin(), modelSample.end());
+  Dataset reshaped = makeDataset(info.name, data.impl().inputs.reshape(shape), data.impl().labels);
+  reshaped.impl().info.numClasses = info.numClasses;
+  reshaped.impl().info.notes = info.notes;
+  reshaped.impl().info.notes.push_back("Data '" + info.name + "': flat samples of " +
+                                       std::to_string(info.sampleShape[0]) +
+                                       " values reshaped row-major to " +
+                                       InputSpec::shapeToString(modelSample) + ", the model's sample shape.");
+  return reshaped;
+}
+
+}  // namespace
+
 Dataset::Dataset(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 const DatasetInfo& Dataset::info() const { return impl_->info; }
@@ -109,6 +133,7 @@ Dataset Dataset::load(const DataSource& source, const std::optional<InputSpec>& 
                 "a .csv file.");
   }();
   if (data.info().size == 0) throw Error("Data '" + location + "' holds no samples.");
+  if (modelSpec) data = reshapeFlatSamples(data, *modelSpec);
   if (source.unlabelled && data.info().labelled) data = makeDataset(data.info().name, data.impl().inputs, {});
   if (source.maxSamples > 0 && source.maxSamples < data.info().size) data = data.head(source.maxSamples);
   return data;
@@ -120,14 +145,18 @@ Dataset Dataset::head(int64_t count) const {
   Dataset subset = makeDataset(impl_->info.name, impl_->inputs.slice(0, 0, count), labels);
   // Keep the class count of the whole set: the first samples need not contain every class.
   subset.impl_->info.numClasses = impl_->info.numClasses;
+  subset.impl_->info.notes = impl_->info.notes;
   return subset;
 }
 
 Dataset Dataset::shuffled(uint64_t seed) const {
   auto generator = at::detail::createCPUGenerator(seed);
   const torch::Tensor order = torch::randperm(impl_->info.size, generator, torch::kLong);
-  return makeDataset(impl_->info.name, impl_->inputs.index_select(0, order),
-                     impl_->labels.defined() ? impl_->labels.index_select(0, order) : torch::Tensor());
+  Dataset mixed =
+      makeDataset(impl_->info.name, impl_->inputs.index_select(0, order),
+                  impl_->labels.defined() ? impl_->labels.index_select(0, order) : torch::Tensor());
+  mixed.impl_->info.notes = impl_->info.notes;
+  return mixed;
 }
 
 std::pair<Dataset, Dataset> Dataset::split(double validationFraction, uint64_t seed) const {
@@ -146,6 +175,22 @@ std::vector<int64_t> Dataset::labels() const {
   if (!impl_->labels.defined()) return {};
   const torch::Tensor labels = impl_->labels.contiguous();
   return std::vector<int64_t>(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+}
+
+InputSpec Dataset::sampleInputSpec() const {
+  InputSpec spec;
+  spec.shape.push_back(1);
+  spec.shape.insert(spec.shape.end(), impl_->info.sampleShape.begin(), impl_->info.sampleShape.end());
+  spec.dtype = impl_->info.dtype;
+  return spec;
+}
+
+std::string adoptInputSpecFromData(Model& model, const Dataset& data) {
+  if (model.inputSpec()) return {};
+  const InputSpec spec = data.sampleInputSpec();
+  model.setInputSpec(spec);
+  return "The model stores no input spec: using " + spec.toString() + " from data '" + data.info().name +
+         "' (batch 1, the samples' shape and type).";
 }
 
 void Dataset::checkFits(const Model& model) const {

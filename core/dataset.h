@@ -20,6 +20,8 @@ struct DatasetInfo {
   ElementType dtype = ElementType::Float32;
   bool labelled = false;
   int64_t numClasses = 0;  // 1 + the largest label, when labelled
+  // What loading did that the user should know, e.g. flat CSV rows reshaped to the model's input.
+  std::vector<std::string> notes;
 };
 
 // Where data comes from and how to read it. One description serves the GUI's form and the CLI's flags.
@@ -44,7 +46,9 @@ class Dataset {
   struct Impl;
   explicit Dataset(std::shared_ptr<Impl> impl);
 
-  // `modelSpec` fills in image size and channels for image folders; may be empty for other sources.
+  // `modelSpec` fills in image size and channels for image folders, and reshapes flat samples (CSV rows,
+  // 1-D tensors) row-major to the model's sample shape when the element counts match (said in notes).
+  // It may be empty: the samples keep the shape they were stored with.
   static Dataset load(const DataSource& source, const std::optional<InputSpec>& modelSpec = std::nullopt);
 
   const DatasetInfo& info() const;
@@ -56,12 +60,18 @@ class Dataset {
   std::vector<int64_t> labels() const;  // empty when unlabelled
   // Throws Error when the samples' shape, channels or class count do not fit the model.
   void checkFits(const Model& model) const;
+  // The input a model fed from this data takes: batch 1, the samples' shape and element type.
+  InputSpec sampleInputSpec() const;
 
   Impl& impl() const { return *impl_; }
 
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// When `model` stores no input spec, gives it this data's sampleInputSpec() and returns a note saying so
+// (for the run's notes); returns an empty string when the model already has a spec.
+std::string adoptInputSpecFromData(Model& model, const Dataset& data);
 
 // The split the demo model was trained with: sample i is a test sample when i % 5 == 0.
 constexpr int64_t kDigitsTestEvery = 5;

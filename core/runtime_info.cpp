@@ -96,6 +96,16 @@ RuntimeInfo currentRuntimeInfo() {
   return info;
 }
 
+RuntimeScope::RuntimeScope()
+    : engine_(engineName(at::globalContext().qEngine())), threads_(at::get_num_threads()) {}
+
+RuntimeScope::~RuntimeScope() {
+  for (at::QEngine engine : at::globalContext().supportedQEngines()) {
+    if (engineName(engine) == engine_) at::globalContext().setQEngine(engine);
+  }
+  if (threads_ > 0) at::set_num_threads(threads_);
+}
+
 std::string describe(const RuntimeInfo& info) {
   std::string blas =
       info.blasIsOpenBlas ? "OpenBLAS" : (info.blasIsReference ? "reference BLAS (slow!)" : "BLAS");

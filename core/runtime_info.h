@@ -24,6 +24,22 @@ RuntimeInfo configureRuntime(int threads = 2);
 // naming the available ones when this LibTorch lacks it. Returns the engine now active.
 std::string useQuantizedEngine(const std::string& engine);
 RuntimeInfo currentRuntimeInfo();
+
+// The quantized engine and LibTorch's thread count are process-wide settings. A run holds a RuntimeScope:
+// whatever the run sets (configureRuntime, useQuantizedEngine, a model's engine), the settings from before
+// the run are back when it ends, normally or by an exception, so runs and sweeps cannot leak into each
+// other.
+class RuntimeScope {
+ public:
+  RuntimeScope();
+  ~RuntimeScope();
+  RuntimeScope(const RuntimeScope&) = delete;
+  RuntimeScope& operator=(const RuntimeScope&) = delete;
+
+ private:
+  std::string engine_;
+  int threads_ = 0;
+};
 std::string describe(const RuntimeInfo& info);  // one line for a status bar or a report header
 
 // OpenMP and OpenBLAS read their environment when they load, before main() can set it. Call first in

@@ -1,6 +1,7 @@
 #include "core/workflow.h"
 
 #include <QDateTime>
+#include <algorithm>
 #include <chrono>
 
 #include "core/dataset.h"
@@ -64,9 +65,42 @@ QuantizationOutcome prepare_model_for_quantization(const Model& model, const std
   return TechniqueRegistry::instance().run(technique, model, kwargs, context);
 }
 
+namespace {
+
+void addDataNotes(const Dataset* data, std::vector<std::string>& notes) {
+  if (!data) return;
+  for (const auto& note : data->info().notes) {
+    if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+  }
+}
+
+std::string nowUtc() { return QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString(); }
+
+}  // namespace
+
+RunResult quantize_only(const Model& model, const std::string& technique, const ParamValues& kwargs,
+                        const Dataset* calibrationData, const Progress& progress,
+                        std::optional<Model>* quantizedModel) {
+  const RuntimeScope runtimeScope;
+  if (model.inputSpec()) model.checkInput(*model.inputSpec());
+  const auto started = std::chrono::steady_clock::now();
+  const QuantizationOutcome outcome =
+      prepare_model_for_quantization(model, technique, kwargs, calibrationData, progress);
+  RunResult result = describeOutcome(outcome);
+  result.quantizeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.modelPath = model.sourcePath();
+  result.sizes = compare_model_sizes(model, outcome.model);
+  result.runtime = currentRuntimeInfo();
+  addDataNotes(calibrationData, result.notes);
+  result.finishedAt = nowUtc();
+  if (quantizedModel) *quantizedModel = outcome.model;
+  return result;
+}
+
 RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,
                                 const ParamValues& kwargs, const RunOptions& options,
                                 const Progress& progress, std::optional<Model>* quantizedModel) {
+  const RuntimeScope runtimeScope;  // the run's engine and threads end with it
   configureRuntime(options.benchmark.threads);
   const InputSpec spec = model.requireInputSpec();
   test_data.checkFits(model);
@@ -126,8 +160,10 @@ RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, co
         "Calibrated on the test data itself (no separate calibration data was given): the "
         "accuracy shown may be slightly optimistic.");
   }
+  addDataNotes(&test_data, result.notes);
+  addDataNotes(options.calibrationData, result.notes);
   for (const auto& warning : result.runtime.warnings) result.notes.push_back("Warning: " + warning);
-  result.finishedAt = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+  result.finishedAt = nowUtc();
   if (quantizedModel) *quantizedModel = outcome.model;
   progress.update("Done", 1.0);
   return result;

@@ -66,6 +66,12 @@ QuantizationOutcome prepare_model_for_quantization(const Model& model,
                                                    const Progress& progress = {},
                                                    const std::map<std::string, Model>& models = {});
 
+// Quantizes without evaluating: what the technique reported, both models' sizes, how long quantization
+// took and when it finished. Accuracy, fidelity and latency stay unmeasured (not available).
+RunResult quantize_only(const Model& model, const std::string& technique, const ParamValues& kwargs = {},
+                        const Dataset* calibrationData = nullptr, const Progress& progress = {},
+                        std::optional<Model>* quantizedModel = nullptr);
+
 // Quantizes, then evaluates and benchmarks original and quantized model on identical inputs. The
 // quantized model is returned through `quantizedModel` when the caller wants to save it.
 RunResult quantize_and_evaluate(const Model& model, const Dataset& test_data, const std::string& technique,

@@ -1,4 +1,5 @@
 // quantscope-cli as a user runs it: subcommands, --json, exit codes and messages, atomic outputs.
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -72,6 +73,10 @@ class TestCli : public QObject {
     QCOMPARE(o.value("recipe").toString(), QString("qnnpack"));
     QVERIFY(o.value("sizes").toObject().value("serialized_ratio").toDouble() > 1.5);
     QVERIFY(run.err.contains("Quantizing weights"));  // progress goes to stderr
+    // Nothing evaluated: the quantization time and finish time are measured, the unmeasured figures absent.
+    QVERIFY(o.value("quantize_seconds").toDouble() > 0.0);
+    QVERIFY(QDateTime::fromString(o.value("finished_at").toString(), Qt::ISODate).isValid());
+    QVERIFY(!o.contains("original_latency") && !o.contains("fidelity"));
     const CliRun overwrite = cli({"quantize", f("mlp.pt"), "-o", f("mlp.pt")});
     QCOMPARE(overwrite.exitCode, 1);
     QVERIFY(overwrite.err.contains("Refusing to overwrite"));
@@ -92,6 +97,20 @@ class TestCli : public QObject {
     const CliRun compare = cli({"compare", f("mlp.pt"), out, "--json"});
     QCOMPARE(compare.exitCode, 0);
     QVERIFY(json(compare).value("sizes").toObject().value("parameter_ratio").toDouble() > 3.0);
+    QFile::remove(out);
+  }
+  void modelWithoutSpecTakesItFromTheData() {
+    // No --input-shape: the data fixes every dimension, so the CLI takes batch 1 of its samples and says so.
+    const QString out = quantscope::test::tempPath("quantscope_cli_nospec.pt");
+    const CliRun run = cli({"quantize", f("mlp_no_spec.pt"), "--technique", "static", "--calib-data",
+                            f("mlp_data.pt"), "-o", out, "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.err.contains("no input spec: using 1x64 float32 from data"), qPrintable(run.err));
+    const QJsonArray notes = json(run).value("notes").toArray();
+    QVERIFY(!notes.isEmpty() && notes.first().toString().contains("1x64 float32"));
+    const CliRun evaluate = cli({"evaluate", f("mlp_no_spec.pt"), "--data", f("features.csv"), "--json"});
+    QVERIFY2(evaluate.exitCode == 0, qPrintable(evaluate.err));
+    QCOMPARE(json(evaluate).value("samples").toInt(), 30);
     QFile::remove(out);
   }
   void trainDataIsTheCalibrationDataOption() {

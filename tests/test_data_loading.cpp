@@ -53,6 +53,35 @@ class TestDataLoading : public QObject {
     QVERIFY(!noHeader.info().labelled);
     QCOMPARE(noHeader.info().sampleShape, (std::vector<int64_t>{64}));
   }
+  void flatRowsTakeTheModelsSampleShape() {
+    // 64 CSV columns for a model taking 1x8x8: reshaped row-major, and said so.
+    const Model digits = Model::load(builtinDigitsModelPath());
+    const Dataset data = Dataset::load(DataSource{fixture("features.csv")}, digits.inputSpec());
+    QCOMPARE(data.info().sampleShape, (std::vector<int64_t>{1, 8, 8}));
+    QCOMPARE(data.info().notes.size(), size_t(1));
+    QVERIFY2(
+        QString::fromStdString(data.info().notes.front()).contains("64 values reshaped row-major to 1x8x8"),
+        data.info().notes.front().c_str());
+    data.checkFits(digits);
+    QCOMPARE(data.head(3).info().notes, data.info().notes);  // subsets keep what loading said
+    // A real mismatch is not reshaped: 64 values cannot be 1x4x4, and the error names both shapes.
+    const Dataset mismatch = Dataset::load(DataSource{fixture("features.csv")}, InputSpec::parse("1x1x4x4"));
+    QCOMPARE(mismatch.info().sampleShape, (std::vector<int64_t>{64}));
+    QVERIFY(mismatch.info().notes.empty());
+    // Samples with a shape of their own keep it (same count, possibly another layout).
+    const Dataset images = Dataset::load(DataSource{"digits"}, InputSpec::parse("1x64"));
+    QCOMPARE(images.info().sampleShape, (std::vector<int64_t>{1, 8, 8}));
+  }
+  void modelWithoutSpecAdoptsTheDatas() {
+    Model model = Model::load(fixture("mlp_no_spec.pt"));
+    const Dataset data = Dataset::load(DataSource{fixture("mlp_data.pt")}, model.inputSpec());
+    QCOMPARE(data.sampleInputSpec(), InputSpec::parse("1x64"));
+    const std::string note = adoptInputSpecFromData(model, data);
+    QVERIFY2(note.find("no input spec: using 1x64 float32") != std::string::npos, note.c_str());
+    QCOMPARE(*model.inputSpec(), InputSpec::parse("1x64"));
+    data.checkFits(model);
+    QVERIFY(adoptInputSpecFromData(model, data).empty());  // a model with a spec keeps it
+  }
   void imageFolder() {
     DataSource source{fixture("images")};
     const Dataset gray = Dataset::load(source, InputSpec::parse("1x1x8x8"));

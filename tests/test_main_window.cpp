@@ -228,15 +228,16 @@ class TestMainWindow : public QObject {
     own.findChild<DataSourceWidget*>("calibrationData")
         ->setSource(QString::fromStdString(test::fixture("mlp_unlabelled.pt")));
     setSpin(own, "benchRuns", 5);
-    own.runSelectedTechnique();
-    QVERIFY(own.errorText().contains("Enter the model's input shape"));  // nothing started without it
-    QVERIFY(!own.controller().busy());
-    own.findChild<QLineEdit*>("inputShape")->setText("1x64");
+    // The Input field left empty: the run takes the test data's sample shape and says so.
     own.runSelectedTechnique();
     QVERIFY(waitIdle(own));
     QVERIFY2(own.errorText().isEmpty(), qPrintable(own.errorText()));
+    QCOMPARE(own.findChild<QLineEdit*>("inputShape")->text(), QString("1x64"));
     QCOMPARE(own.runs().rowCount(), 1);
     const RunResult& r = own.runs().runs().front().result;
+    QVERIFY(!r.notes.empty());
+    QVERIFY2(QString::fromStdString(r.notes.front()).contains("no input spec: using 1x64 float32 from data"),
+             r.notes.front().c_str());
     QCOMPARE(r.technique, std::string("fx"));
     QCOMPARE(r.datasetSize, 100);
     QVERIFY(r.fidelity.sqnrDb > 20.0);

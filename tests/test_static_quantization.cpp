@@ -4,6 +4,7 @@
 #include <QFile>
 #include <QtTest>
 
+#include "core/comparison.h"
 #include "core/dataset.h"
 #include "core/quantization_techniques.h"
 #include "core/runtime_info.h"
@@ -67,10 +68,18 @@ class TestStaticQuantization : public QObject {
     QVERIFY(r.fidelity.sqnrDb > 25.0);
     QCOMPARE(r.engine, bestQuantizedEngine());
     QVERIFY(QString::fromStdString(layer(run.layers, "bn1").scheme).contains("folded"));
-    // Measured: no float compute left, and the int8 kernels take most of the time.
+    // Profiled: no float operator ran, and the only conversions are the two borders. (Time shares are
+    // measured and vary with the machine's load: they belong in benchmarks, not in assertions.)
     const OpProfile& ops = run.result.quantizedOps;
     QCOMPARE(ops.floatShare, 0.0);
-    QVERIFY(ops.int8Share > 0.7);
+    int int8Ops = 0;
+    for (const OpTime& o : ops.ops) {
+      QVERIFY2(o.precision != OpPrecision::Float, o.op.c_str());
+      if (o.precision == OpPrecision::Int8) ++int8Ops;
+      if (o.precision == OpPrecision::Conversion)
+        QVERIFY2(o.op == "aten::quantize_per_tensor" || o.op == "aten::dequantize", o.op.c_str());
+    }
+    QVERIFY(int8Ops >= 4);  // conv2d_relu/conv2d, add, linear, max_pool2d at least
     QVERIFY(std::any_of(ops.ops.begin(), ops.ops.end(), [](const OpTime& o) {
       return o.op == "aten::max_pool2d" && o.precision == OpPrecision::Int8;
     }));
@@ -120,6 +129,32 @@ class TestStaticQuantization : public QObject {
     QCOMPARE(qnnpack.result.recipe, std::string("qnnpack"));
     QVERIFY(qnnpack.result.originalAccuracy.top1 - qnnpack.result.quantizedAccuracy.top1 <= 0.01);
   }
+  void defaultRecipeSaysWhatItsSevenBitsCost() {
+    // fbgemm (the documented default) keeps 7-bit activations that onednn's kernels do not need: the note
+    // says so, and once both recipes have run, the measured difference is spelled out.
+    const DigitsRun fbgemm = runOnDigits("fx");
+    const DigitsRun onednn = runOnDigits("fx", {{"qconfig", "onednn"}});
+    QCOMPARE(fbgemm.result.recipe, std::string("fbgemm"));
+    const auto& notes = fbgemm.result.notes;
+    QVERIFY(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+      return n.find("7 bits guard fbgemm's kernels") != std::string::npos;
+    }));
+    const std::string difference = describeRecipeDifference(fbgemm.result, onednn.result);
+    QVERIFY2(difference.find("onednn recipe (8-bit activations) vs fbgemm (7-bit), measured here: SQNR") == 0,
+             difference.c_str());
+    QCOMPARE(describeRecipeDifference(onednn.result, fbgemm.result), difference);  // either order
+    char expected[64];
+    std::snprintf(expected, sizeof(expected), "(%+.1f dB)",
+                  onednn.result.fidelity.sqnrDb - fbgemm.result.fidelity.sqnrDb);
+    QVERIFY2(difference.find(expected) != std::string::npos, difference.c_str());
+    QVERIFY2(onednn.result.fidelity.sqnrDb > fbgemm.result.fidelity.sqnrDb, difference.c_str());
+    // Other differences than the recipe: no claim.
+    RunResult otherObserver = onednn.result;
+    otherObserver.params["observer"] = "minmax";
+    QVERIFY(describeRecipeDifference(fbgemm.result, otherObserver).empty());
+    const DigitsRun qnnpack = runOnDigits("fx", {{"qconfig", "qnnpack"}});
+    QVERIFY(describeRecipeDifference(onednn.result, qnnpack.result).empty());  // both 8-bit
+  }
   void everyObserverCalibrates_data() {
     QTest::addColumn<QString>("observer");
     for (const char* o : {"minmax", "moving_average_minmax", "histogram", "percentile"})
@@ -136,8 +171,14 @@ class TestStaticQuantization : public QObject {
     QVERIFY(named);
   }
   void qnnpackEngineRunsToo() {
+    configureRuntime(2);
+    const RuntimeInfo before = currentRuntimeInfo();
     const DigitsRun run = runOnDigits("fx", {{"engine", "qnnpack"}, {"qconfig", "qnnpack"}});
     QCOMPARE(run.result.engine, std::string("qnnpack"));
+    QCOMPARE(run.result.runtime.quantizedEngine, std::string("qnnpack"));  // what the benchmark ran on
+    // The run's engine and threads ended with it: the next run starts from the process's settings.
+    QCOMPARE(currentRuntimeInfo().quantizedEngine, before.quantizedEngine);
+    QCOMPARE(currentRuntimeInfo().threads, before.threads);
     QVERIFY(run.result.quantizedAccuracy.top1 >= 0.97);
     QVERIFY(run.result.quantizedLatency.available);
     expectError([] { runOnDigits("fx", {{"engine", "fbgemm"}}); }, {"not one of"});

@@ -82,7 +82,9 @@ void MainWindow::showModel(const Model& model, const ModelInfo& info) {
   inputDtype_->setCurrentText(info.inputSpec && info.inputSpec->dtype == ElementType::Int64 ? "long"
                                                                                             : "float");
   if (!info.inputSpec)
-    showError("This model does not store its input shape: enter it under Model > Input (batch first).");
+    showError(
+        "This model does not store its input shape: enter it under Model > Input (batch first), or leave it "
+        "empty to take it from the test data at Run.");
   layersTable_->setRowCount(0);
   for (const auto& layer : info.layers) {
     const int row = layersTable_->rowCount();
@@ -115,10 +117,8 @@ bool MainWindow::applyInputSpec() {
     showError("Open a model first (File > Open, or the built-in demo).");
     return false;
   }
-  if (inputShape_->text().trimmed().isEmpty()) {
-    showError("Enter the model's input shape (batch first, e.g. 1x3x224x224) under Model > Input.");
-    return false;
-  }
+  // An empty field keeps the model's own spec; a model without one takes the test data's at Run.
+  if (inputShape_->text().trimmed().isEmpty()) return true;
   try {
     model_->setInputSpec(InputSpec::parse(inputShape_->text().trimmed().toStdString(),
                                           inputDtype_->currentText().toStdString()));
@@ -190,7 +190,22 @@ void MainWindow::onProgress(const QString& stage, double fraction, qint64 elapse
 void MainWindow::onRunFinished(const RunEntry& entry) {
   nextRunId_ = std::max(nextRunId_, entry.id + 1);
   charts_->endLiveTraining(/*finished=*/true);  // the run's own curve replaces the live one
-  runsModel_->add(entry);
+  // A model that had no input spec took the data's during the run: show it where the user gives it.
+  if (inputShape_->text().trimmed().isEmpty() && model_ && model_->inputSpec()) {
+    inputShape_->setText(QString::fromStdString(model_->inputSpec()->shapeString()));
+    inputDtype_->setCurrentText(model_->inputSpec()->dtype == ElementType::Int64 ? "long" : "float");
+  }
+  // With a run that differs only in the recipe's activation bits, the measured difference goes into the
+  // new run's notes (the help promises it once both have run).
+  RunEntry finished = entry;
+  const auto& earlier = runsModel_->runs();
+  for (auto run = earlier.rbegin(); run != earlier.rend(); ++run) {  // the latest such run
+    const std::string difference = describeRecipeDifference(run->result, entry.result);
+    if (difference.empty()) continue;
+    finished.result.notes.push_back(difference);
+    break;
+  }
+  runsModel_->add(finished);
   progress_->setValue(1000);
   stage_->setText(entry.label() + " done: " + QString::fromStdString(describeAgainstOriginal(entry.result)));
   runsTable_->selectRow(runsModel_->rowCount() - 1);
@@ -284,6 +299,8 @@ void MainWindow::refreshComparison() {
     const RunEntry& other = runs[size_t(picked[i])];
     text +=
         "  " + other.label() + ": " + QString::fromStdString(describeDelta(base.result, other.result)) + "\n";
+    if (const std::string recipes = describeRecipeDifference(base.result, other.result); !recipes.empty())
+      text += "    " + QString::fromStdString(recipes) + "\n";
   }
   text += "\nEach against its fp32 original:\n";
   for (int row : picked) {

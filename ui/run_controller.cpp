@@ -92,17 +92,22 @@ bool RunController::startRun(RunRequest request, int runId) {
   return start([this, request = std::move(request), runId] {
     const Progress progress = makeProgress();
     progress.update("Loading data", 0.0);
-    const Dataset test = Dataset::load(request.testData, request.model.inputSpec());
+    // A model without an input spec takes the test data's (the window shows it after the run). The
+    // window's handle shares the model, but it does not read the spec while a run is busy.
+    Model model = request.model;
+    const Dataset test = Dataset::load(request.testData, model.inputSpec());
+    const std::string specNote = adoptInputSpecFromData(model, test);
     std::optional<Dataset> calibration;
     RunOptions options = request.options;
     if (request.calibrationData) {
-      calibration = Dataset::load(*request.calibrationData, request.model.inputSpec());
+      calibration = Dataset::load(*request.calibrationData, model.inputSpec());
       options.calibrationData = &*calibration;
     }
     RunEntry entry;
     entry.id = runId;
-    entry.result = quantize_and_evaluate(request.model, test, request.technique, request.params, options,
-                                         progress, &entry.quantizedModel);
+    entry.result = quantize_and_evaluate(model, test, request.technique, request.params, options, progress,
+                                         &entry.quantizedModel);
+    if (!specNote.empty()) entry.result.notes.insert(entry.result.notes.begin(), specNote);
     QMetaObject::invokeMethod(
         this,
         [this, entry] {

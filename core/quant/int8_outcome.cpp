@@ -54,10 +54,7 @@ QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
     layer.scheme = batchNormLeft ? "stays float: a batch norm that follows no convolution cannot be folded"
                                  : "folded into the preceding convolution's int8 weights and bias";
   }
-  outcome.notes.push_back(
-      s.recipe->name + " recipe on " + s.engine +
-      " kernels: " + (s.recipe->perChannelWeights ? "per-channel" : "per-tensor") + " weights, " +
-      (s.recipe->reduceRangeActivations ? "7-bit (reduce_range)" : "8-bit") + " activations.");
+  outcome.notes.push_back(recipeNote(*s.recipe, s.engine));
   return outcome;
 }
 
