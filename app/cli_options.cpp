@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/errors.h"
+#include "core/params/param_kind.h"
 
 namespace quantscope::cli {
 
@@ -62,7 +63,7 @@ void addTechniqueOptions(QCommandLineParser& parser) {
                       QString("Same as --param %1=VALUE (%2; %3).")
                           .arg(QString::fromStdString(spec->name),
                                QString::fromStdString(toString(spec->type)), techniques),
-                      spec->type == ParamType::File ? "file" : "value"});
+                      QString::fromStdString(paramKind(spec->type).valueName())});
   }
 }
 
@@ -180,15 +181,7 @@ QString techniquesHelp() {
                 .arg(t.available ? "" : " [not available yet]")
                 .arg(QString::fromStdString(t.summary));
     for (const auto& p : t.params) {
-      QString range;
-      if (p.type == ParamType::Choice)
-        range = QString::fromStdString("{" + [&] {
-          std::string c;
-          for (const auto& choice : p.choices) c += (c.empty() ? "" : "|") + choice;
-          return c;
-        }() + "}");
-      if (p.type == ParamType::Int || p.type == ParamType::Float)
-        range = QString("[%1..%2]").arg(p.minValue).arg(p.maxValue);
+      const QString range = QString::fromStdString(paramKind(p.type).describeRange(p));
       text += QString("      %1 %2 %3 default %4: %5\n")
                   .arg(QString::fromStdString(p.name), QString::fromStdString(toString(p.type)), range,
                        QString::fromStdString(p.defaultValue.empty() ? "(none)" : p.defaultValue),

@@ -1,8 +1,7 @@
 #include "core/param_values.h"
 
-#include <sstream>
-
 #include "core/errors.h"
+#include "core/params/param_kind.h"
 
 namespace quantscope {
 
@@ -31,12 +30,11 @@ double TypedParams::number(const std::string& name) const {
 bool TypedParams::boolean(const std::string& name) const { return text(name) == "true"; }
 
 std::vector<std::string> TypedParams::list(const std::string& name) const {
-  std::vector<std::string> items;
-  std::stringstream stream(text(name));
-  for (std::string item; std::getline(stream, item, ',');) {
-    if (!item.empty()) items.push_back(item);
-  }
-  return items;
+  return splitParamList(text(name));
+}
+
+std::vector<std::pair<std::string, std::string>> TypedParams::layerMap(const std::string& name) const {
+  return splitParamMap(text(name), "Parameter " + name);
 }
 
 }  // namespace quantscope

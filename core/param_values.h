@@ -3,6 +3,7 @@
 // against its spec, so a technique reads numbers and flags here instead of re-parsing strings itself.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/quantization_outcome.h"
@@ -19,6 +20,8 @@ class TypedParams {
   bool boolean(const std::string& name) const;
   // "4,8" -> {"4", "8"}; empty text gives an empty list.
   std::vector<std::string> list(const std::string& name) const;
+  // "conv1=4,fc2=float" -> {{"conv1", "4"}, {"fc2", "float"}}, in the order given.
+  std::vector<std::pair<std::string, std::string>> layerMap(const std::string& name) const;
 
  private:
   const ParamValues& values_;

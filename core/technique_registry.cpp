@@ -1,9 +1,7 @@
 #include "core/technique_registry.h"
 
-#include <cmath>
-#include <fstream>
-
 #include "core/errors.h"
+#include "core/params/param_kind.h"
 #include "core/techniques/distillation_quantization.h"
 #include "core/techniques/dynamic_quantization.h"
 #include "core/techniques/graph_mode_quantization.h"
@@ -36,35 +34,9 @@ TechniqueDescriptor trainer(TechniqueDescriptor d) {
   return d;
 }
 
-bool parseNumber(const std::string& text, double& value) {
-  try {
-    size_t used = 0;
-    value = std::stod(text, &used);
-    return used == text.size() && std::isfinite(value);
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 }  // namespace
 
-std::string toString(ParamType type) {
-  switch (type) {
-    case ParamType::Int:
-      return "int";
-    case ParamType::Float:
-      return "float";
-    case ParamType::Choice:
-      return "choice";
-    case ParamType::Bool:
-      return "bool";
-    case ParamType::Text:
-      return "text";
-    case ParamType::File:
-      return "file";
-  }
-  return "?";
-}
+std::string toString(ParamType type) { return paramKind(type).name(); }
 
 std::pair<std::string, std::string> parseParamAssignment(const std::string& text) {
   const size_t eq = text.find('=');
@@ -150,39 +122,7 @@ ParamValues TechniqueRegistry::resolveParams(const std::string& technique, const
       throw Error("Technique '" + d.name + "' has no parameter '" + key + "'.",
                   "Its parameters: " + names + ".");
     }
-    const std::string where = "Parameter " + key + "=" + value + " of '" + d.name + "'";
-    double number = 0;
-    switch (spec->type) {
-      case ParamType::Choice:
-        if (!spec->choices.empty() &&
-            std::find(spec->choices.begin(), spec->choices.end(), value) == spec->choices.end()) {
-          std::string choices;
-          for (const auto& c : spec->choices) choices += (choices.empty() ? "" : ", ") + c;
-          throw Error(where + " is not one of: " + choices + ".");
-        }
-        break;
-      case ParamType::Text:
-        break;
-      case ParamType::File:
-        if (!value.empty() && !std::ifstream(value).good()) {
-          throw Error(where + ": the file does not exist or cannot be read.");
-        }
-        break;
-      case ParamType::Bool:
-        if (value != "true" && value != "false") throw Error(where + " must be true or false.");
-        break;
-      case ParamType::Int:
-      case ParamType::Float:
-        if (!parseNumber(value, number) || (spec->type == ParamType::Int && number != std::floor(number))) {
-          throw Error(where + " must be " + (spec->type == ParamType::Int ? "a whole number." : "a number."));
-        }
-        if (number < spec->minValue || number > spec->maxValue) {
-          char range[64];
-          std::snprintf(range, sizeof(range), "%g..%g", spec->minValue, spec->maxValue);
-          throw Error(where + " is out of range " + range + ".");
-        }
-        break;
-    }
+    paramKind(spec->type).validate(*spec, value, "Parameter " + key + "=" + value + " of '" + d.name + "'");
     resolved[key] = value;
   }
   for (const auto& p : d.params) resolved.emplace(p.name, p.defaultValue);

@@ -13,15 +13,17 @@ namespace quantscope {
 class Dataset;
 
 // File: a path to an existing file (e.g. a student model); empty allowed when the default is empty.
-enum class ParamType { Int, Float, Choice, Bool, Text, File };
+// List: comma-separated items ("4,8"), each a choice or a whole number in [min, max].
+// LayerMap: per-layer values ("conv1=float,fc2=4"). Each type's checks live in core/params/param_kind.h.
+enum class ParamType { Int, Float, Choice, Bool, Text, File, List, LayerMap };
 
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::Float;
   std::string defaultValue;  // as text, exactly as the documented API's default
-  double minValue = 0;       // Int / Float only
+  double minValue = 0;       // Int / Float, and List items when there are no choices
   double maxValue = 0;
-  std::vector<std::string> choices;  // Choice only
+  std::vector<std::string> choices;  // Choice, and List items
   std::string help;
 };
 

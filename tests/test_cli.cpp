@@ -51,7 +51,7 @@ class TestCli : public QObject {
     const CliRun quantize = cli({"quantize", "--help"});
     QCOMPARE(quantize.exitCode, 0);
     for (const char* text : {"dynamic", "weight_granularity", "{qint8|float16}", "pruning_rate", "layer_bits",
-                             "--candidate-bits"}) {
+                             "--candidate-bits", "list [2..8],...", "<layer=value,...>"}) {
       QVERIFY2(quantize.out.contains(text), text);
     }
   }

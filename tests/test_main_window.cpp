@@ -2,6 +2,7 @@
 // cancel mid-run, bad models, projects, Save As. The training techniques' charts: test_training_window.
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QFile>
 #include <QJsonDocument>
 #include <QLabel>
@@ -130,6 +131,29 @@ class TestMainWindow : public QObject {
     QVERIFY(QFileInfo(reportPdf).size() > 20000);
     window().exportChartTo(ChartPanel::Size, dir_.filePath("chart.gif"), 100, 100);
     QVERIFY(window().errorText().contains(".png, .jpg or .pdf"));
+  }
+  void listAndLayerMapParametersHaveTheirOwnEditors() {
+    window().selectTechnique("mixed");
+    TechniqueForm& form = window().techniqueForm();
+    // candidate_bits is a list of whole numbers 2..8: one check box per allowed bit-width.
+    QWidget* bits = form.editor("candidate_bits");
+    QVERIFY(bits);
+    QCOMPARE(bits->findChildren<QCheckBox*>().size(), 7);
+    QCOMPARE(form.values().at("candidate_bits"), std::string("4,8"));  // the default, checked
+    bits->findChild<QCheckBox*>("item_3")->click();  // as a user ticking it
+    QCOMPARE(form.values().at("candidate_bits"), std::string("3,4,8"));
+    form.setValues({{"candidate_bits", "2, 8"}});
+    QCOMPARE(form.values().at("candidate_bits"), std::string("2,8"));
+    QVERIFY(bits->toolTip().contains("Allowed: [2..8],..."));
+    // layer_bits is a per-layer map: a line whose placeholder shows the form, checked by the registry.
+    auto* layers = qobject_cast<QLineEdit*>(form.editor("layer_bits"));
+    QVERIFY(layers);
+    QVERIFY(layers->placeholderText().contains("layer=value"));
+    layers->setText("conv1");
+    QVERIFY(form.validate().contains("is not of the form layer=value"));
+    layers->setText("conv1=float");
+    QVERIFY2(form.validate().isEmpty(), qPrintable(form.validate()));
+    form.setValues({{"candidate_bits", "4,8"}, {"layer_bits", ""}});
   }
   void mixedPrecisionNamesTheValidLayersForAnUnknownOne() {
     window().selectTechnique("mixed");

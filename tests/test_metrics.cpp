@@ -6,6 +6,7 @@
 #include "core/comparison.h"
 #include "core/input_spec.h"
 #include "core/metrics.h"
+#include "core/params/param_kind.h"
 #include "core/technique_registry.h"
 #include "tests/test_support.h"
 
@@ -110,6 +111,37 @@ class TestMetrics : public QObject {
         },
         {"out of range"});
     test::expectError([&] { registry.resolveParams("mixed", {{"bits_weights", "4.5"}}); }, {"whole number"});
+    // Lists and per-layer maps are typed: their form is checked before any technique runs.
+    QCOMPARE(registry.resolveParams("mixed", {{"candidate_bits", " 2, 8"}}).at("candidate_bits"),
+             std::string(" 2, 8"));
+    test::expectError(
+        [&] {
+          registry.resolveParams("mixed", {{"candidate_bits", "4,9"}});
+        },
+        {"candidate_bits", "'9' is not a whole number in 2..8"});
+    test::expectError([&] { registry.resolveParams("mixed", {{"candidate_bits", "4,x"}}); }, {"'x'"});
+    test::expectError([&] { registry.resolveParams("mixed", {{"candidate_bits", "4,4"}}); }, {"'4' twice"});
+    QCOMPARE(registry.resolveParams("mixed", {{"layer_bits", "conv1=float, fc2=4"}}).at("layer_bits"),
+             std::string("conv1=float, fc2=4"));
+    test::expectError(
+        [&] {
+          registry.resolveParams("mixed", {{"layer_bits", "conv1"}});
+        },
+        {"layer_bits", "'conv1' is not of the form layer=value", "conv1=4,fc2=float"});
+    test::expectError(
+        [&] {
+          registry.resolveParams("mixed", {{"layer_bits", "fc2=4,fc2=8"}});
+        },
+        {"names 'fc2' twice"});
+    test::expectError([&] { registry.resolveParams("mixed", {{"layer_bits", "=4"}}); }, {"'=4'"});
+    QCOMPARE(splitParamMap("a=1,, b = x ", "p"),
+             (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "x"}}));
+    for (const ParamSpec& spec : registry.find("mixed").params) {
+      if (spec.name == "candidate_bits")
+        QCOMPARE(paramKind(spec.type).describeRange(spec), std::string("[2..8],..."));
+      if (spec.name == "layer_bits")
+        QCOMPARE(paramKind(spec.type).valueName(), std::string("layer=value,..."));
+    }
     test::expectError([&] { registry.find("magic"); }, {"Unknown technique", "dynamic"});
     test::expectError([] { parseParamAssignment("dtype"); }, {"key=value"});
     QCOMPARE(parseParamAssignment("a=b=c").second, std::string("b=c"));

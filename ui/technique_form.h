@@ -3,6 +3,7 @@
 // parameter becomes a typed editor with its range, default and help text as tooltip.
 #include <QWidget>
 #include <map>
+#include <memory>
 
 #include "core/technique_registry.h"
 
@@ -11,10 +12,13 @@ class QLabel;
 
 namespace quantscope::ui {
 
+class ParamEditor;
+
 class TechniqueForm : public QWidget {
   Q_OBJECT
  public:
   explicit TechniqueForm(QWidget* parent = nullptr);
+  ~TechniqueForm() override;
   void setTechnique(const TechniqueDescriptor& technique);
   const std::string& techniqueName() const { return technique_; }
   ParamValues values() const;
@@ -30,7 +34,7 @@ class TechniqueForm : public QWidget {
   std::string technique_;
   QFormLayout* layout_ = nullptr;
   QLabel* summary_ = nullptr;
-  std::map<std::string, QWidget*> editors_;
+  std::map<std::string, std::unique_ptr<ParamEditor>> editors_;
   std::vector<ParamSpec> specs_;
 };
 

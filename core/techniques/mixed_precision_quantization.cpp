@@ -160,7 +160,7 @@ std::vector<ParamSpec> mixedPrecisionQuantizationParams() {
        "Activation bits: each activation quantized to 2^b levels over its calibrated range and clamped "
        "there."},
       {"layer_bits",
-       ParamType::Text,
+       ParamType::LayerMap,
        "",
        0,
        0,
@@ -177,10 +177,10 @@ std::vector<ParamSpec> mixedPrecisionQuantizationParams() {
        "max_acc_drop. size: the best metric within max_size_kb. Each candidate is built and evaluated on the "
        "int8 kernels."},
       {"candidate_bits",
-       ParamType::Text,
+       ParamType::List,
        "4,8",
-       0,
-       0,
+       2,
+       8,
        {},
        "Weight bit-widths the sensitivity measures and the search chooses from (float is always a choice)."},
       {"max_acc_drop",
