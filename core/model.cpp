@@ -21,8 +21,11 @@ namespace quantscope {
 namespace {
 
 int64_t tensorBytes(const torch::Tensor& t) {
-  int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
-  if (t.is_quantized() && (t.qscheme() == at::kPerChannelAffine || t.qscheme() == at::kPerChannelSymmetric)) {
+  // 4-bit rows (quint4x2) hold two values a byte.
+  int64_t bytes = t.scalar_type() == at::kQUInt4x2 ? (t.numel() + 1) / 2
+                                                   : t.numel() * static_cast<int64_t>(t.element_size());
+  if (t.is_quantized() && (t.qscheme() == at::kPerChannelAffine || t.qscheme() == at::kPerChannelSymmetric ||
+                           t.qscheme() == at::kPerChannelAffineFloatQParams)) {
     bytes += t.q_per_channel_scales().nbytes() + t.q_per_channel_zero_points().nbytes();
   }
   return bytes;
@@ -47,6 +50,9 @@ bool addPackedParams(std::vector<ParameterRecord>& out, const std::string& owner
   } else if (typeName.find("Conv2dPackedParams") != std::string::npos) {
     unpackOp = "quantized::conv2d_unpack";
     kind = "QuantizedConv2d";
+  } else if (typeName.find("EmbeddingPackedParams") != std::string::npos) {
+    unpackOp = "quantized::embedding_bag_unpack";
+    kind = "QuantizedEmbedding";
   } else {
     return false;
   }
@@ -69,9 +75,9 @@ std::string dtypeName(const torch::Tensor& t) {
   std::string name = c10::toString(t.scalar_type());
   // c10 spells them "Float", "QInt8", ...; users know torch's lower-case names.
   static const std::map<std::string, std::string> known{
-      {"Float", "float32"}, {"Double", "float64"}, {"Half", "float16"},
-      {"Long", "int64"},    {"Int", "int32"},      {"QInt8", "qint8"},
-      {"QUInt8", "quint8"}, {"QInt32", "qint32"},  {"BFloat16", "bfloat16"}};
+      {"Float", "float32"},     {"Double", "float64"},   {"Half", "float16"},  {"Long", "int64"},
+      {"Int", "int32"},         {"QInt8", "qint8"},      {"QUInt8", "quint8"}, {"QInt32", "qint32"},
+      {"BFloat16", "bfloat16"}, {"QUInt4x2", "quint4x2"}};
   const auto it = known.find(name);
   return it == known.end() ? name : it->second;
 }

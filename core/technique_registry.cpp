@@ -50,8 +50,8 @@ TechniqueRegistry::TechniqueRegistry() {
   techniques_.push_back(
       available("dynamic", "dynamic_quantization", "Dynamic quantization",
                 "int8 weights; activations quantized per batch at run time. No calibration data needed.",
-                dynamicQuantizationParams(), {"Linear", "LSTM", "GRU"}, /*needsCalibration=*/false,
-                runDynamicQuantization));
+                dynamicQuantizationParams(), {"Linear", "LSTM", "GRU", "Embedding", "EmbeddingBag"},
+                /*needsCalibration=*/false, runDynamicQuantization));
   const std::vector<std::string>& convAndLinear = convAndLinearTypes();
   techniques_.push_back(available(
       "static", "static_quantization", "Static (post-training) quantization",

@@ -47,6 +47,11 @@ std::string packedLayerPath(const ParameterRecord& packed) {
 std::string describeQuantizedTensor(const torch::Tensor& q) {
   const std::string dtype = dtypeName(q);
   const auto scheme = q.qscheme();
+  if (scheme == at::kPerChannelAffineFloatQParams) {  // embedding rows: a float scale and offset per row
+    const auto scales = q.q_per_channel_scales();
+    return dtype + " per-row float scale and offset, " + std::to_string(scales.numel()) + " rows, scales " +
+           formatScale(scales.min().item<double>()) + ".." + formatScale(scales.max().item<double>());
+  }
   if (scheme == at::kPerChannelAffine || scheme == at::kPerChannelSymmetric) {
     const auto scales = q.q_per_channel_scales();
     const bool symmetric = q.q_per_channel_zero_points().abs().max().item<int64_t>() == 0;

@@ -36,6 +36,16 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("dynamic, GRU") << "gru.pt"
                                   << ""
                                   << "dynamic";
+    // Token inputs; embedding rows weight-only (the row name picks embeddings=int8 or 4bit).
+    QTest::newRow("dynamic, text LSTM, int8 embedding") << "text_classifier.pt"
+                                                        << "text_tokens.pt"
+                                                        << "dynamic";
+    QTest::newRow("dynamic, text LSTM, 4bit embedding") << "text_classifier.pt"
+                                                        << "text_tokens.pt"
+                                                        << "dynamic";
+    QTest::newRow("fx, text LSTM, int8 embedding") << "text_classifier.pt"
+                                                   << "text_tokens.pt"
+                                                   << "fx";
     QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt"
                                       << ""
                                       << "fx";
@@ -78,6 +88,7 @@ class TestPythonRoundTrip : public QObject {
     const Dataset calibration = Dataset::load(DataSource{
         digits ? "digits:train"
                : fixture(model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
+                         : model.startsWith("text")                            ? "text_tokens.pt"
                                                                                : "mlp_data.pt")});
     ParamValues params;
     if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
@@ -93,6 +104,8 @@ class TestPythonRoundTrip : public QObject {
       if (digits) params["layer_bits"] = "conv1=float,conv2=2,conv3=3,fc1=w5a6";
       if (model == "blocks_cnn.pt") params["layer_bits"] = "layer1.0.conv2=2,layer1.1.conv1=float,fc=w8a6";
     }
+    if (model.startsWith("text"))
+      params["embeddings"] = QString(QTest::currentDataTag()).contains("4bit") ? "4bit" : "int8";
     const QuantizationOutcome outcome =
         prepare_model_for_quantization(original, technique.toStdString(), params, &calibration);
     const QString dir = quantscope::test::tempPath("roundtrip");
@@ -159,6 +172,11 @@ class TestPythonRoundTrip : public QObject {
     QVERIFY(ops.count(technique == "dynamic" ? "quantized::linear_dynamic" : "quantized::linear") == 1);
     if (model == "lstm.pt") QVERIFY(ops.count("aten::quantized_lstm") == 1);
     if (model == "gru.pt") QVERIFY(ops.count("aten::quantized_gru") == 1);
+    if (model.startsWith("text")) {
+      QVERIFY(ops.count(params["embeddings"] == "int8" ? "quantized::embedding_byte"
+                                                       : "quantized::embedding_4bit") == 1);
+      QVERIFY(ops.count("aten::embedding") == 0);
+    }
   }
 };
 

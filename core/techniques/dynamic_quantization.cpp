@@ -15,6 +15,7 @@
 #include "core/internal/observers.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/internal/weight_report.h"
+#include "core/quant/embedding_quantization.h"
 #include "core/runtime_info.h"
 
 namespace quantscope {
@@ -72,6 +73,7 @@ std::vector<ParamSpec> dynamicQuantizationParams() {
        {"per_tensor", "per_channel"},
        "per_tensor: one scale per weight, as quantize_dynamic's default qconfig. per_channel: one scale per "
        "output row (usually more accurate)."},
+      embeddingsParam(),
   };
 }
 
@@ -81,6 +83,7 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   const QConfigRecipe& recipe = qconfigRecipe(params.at("qconfig"));
   if (params.at("dtype") == "float16") requireFp16DynamicKernels();
   const bool perChannel = params.at("weight_granularity") == "per_channel";
+  const EmbeddingWeights embeddings = embeddingWeightsOf(params);
   configureRuntime(0);
   useQuantizedEngine(params.at("engine"));
   const RuntimeInfo runtime = currentRuntimeInfo();
@@ -112,11 +115,14 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
   const int rnnLayers = quantizeRnnLayers(quantized, {perChannel, recipe.reduceRangeActivations});
+  const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
-  const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers;
+  const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers +
+                      embeddingRewrite.lookups + embeddingRewrite.bags;
 
   const std::string json = R"({"technique":"dynamic","recipe":")" + recipe.name + R"(","engine":")" +
-                           runtime.quantizedEngine + R"(","dtype":")" + params.at("dtype") + R"("})";
+                           runtime.quantizedEngine + R"(","dtype":")" + params.at("dtype") +
+                           R"(","embeddings":")" + toString(embeddings) + R"("})";
   QuantizationOutcome outcome{
       makeDerivedModel(quantized, model, "dynamic " + params.at("dtype"), runtime.quantizedEngine, json),
       "dynamic",
@@ -127,6 +133,7 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
       {},
       false};
   outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
+  describeEmbeddingLayers(outcome.layers, embeddings);
   recordLayerNames(outcome.model, outcome.layers);
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
@@ -145,6 +152,8 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   }
   const auto runsInt8 = std::count_if(outcome.layers.begin(), outcome.layers.end(),
                                       [](const LayerQuantization& l) { return l.quantized; });
+  if (const std::string note = embeddingNote(embeddingRewrite, embeddings); !note.empty())
+    outcome.notes.push_back(note);
   if (rnnLayers > 0) {
     outcome.notes.push_back(std::to_string(rnnLayers) +
                             " LSTM/GRU layer(s) run on LibTorch's quantized RNN kernels "

@@ -15,6 +15,7 @@
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
+#include "core/quant/embedding_quantization.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 #include "core/runtime_info.h"
@@ -80,6 +81,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   const QConfigRecipe& recipe = qconfigRecipe(params.at("qconfig"));
   const std::string observerName = params.at("observer") == "default" ? "histogram" : params.at("observer");
   const ObserverKind observer = parseObserverKind(observerName);
+  const EmbeddingWeights embeddings = embeddingWeightsOf(params);
   const Dataset& calibration = *context.calibrationData;
   calibration.checkFits(model);
   const int64_t samples = std::min<int64_t>(std::stoll(params.at("calib_samples")), calibration.info().size);
@@ -131,6 +133,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
+  const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
 
   progress.update("Comparing each layer's output with the float model", 0.97);
@@ -142,9 +145,12 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   described.params = params;
   described.recipe = &recipe;
   described.engine = runtime.quantizedEngine;
-  described.record = {{"observer", observerName}};
+  described.record = {{"observer", observerName}, {"embeddings", toString(embeddings)}};
   described.sampleInputs = calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32));
   QuantizationOutcome outcome = describeInt8Model(described);
+  describeEmbeddingLayers(outcome.layers, embeddings);
+  if (const std::string note = embeddingNote(embeddingRewrite, embeddings); !note.empty())
+    outcome.notes.insert(outcome.notes.end() - 1, note);
   // The recipe line comes last, as it always did.
   const std::string recipeNote = outcome.notes.back();
   outcome.notes.pop_back();
@@ -169,10 +175,15 @@ std::vector<ParamSpec> graphModeQuantizationParams() {
        "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
        "model's input spec."}};
   for (auto& p : postTrainingParams()) params.push_back(std::move(p));
+  params.push_back(embeddingsParam());
   return params;
 }
 
-std::vector<ParamSpec> staticQuantizationParams() { return postTrainingParams(); }
+std::vector<ParamSpec> staticQuantizationParams() {
+  std::vector<ParamSpec> params = postTrainingParams();
+  params.push_back(embeddingsParam());
+  return params;
+}
 
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
                                              const TechniqueContext& context) {
