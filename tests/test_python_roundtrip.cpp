@@ -36,6 +36,13 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("dynamic, GRU") << "gru.pt"
                                   << ""
                                   << "dynamic";
+    // Transformer encoders on QuantScope's int8 forward (token ids in, padding mask in the second).
+    QTest::newRow("dynamic, token transformer") << "token_transformer.pt"
+                                                << "tokens.pt"
+                                                << "dynamic";
+    QTest::newRow("dynamic, padded token transformer") << "padded_token_transformer.pt"
+                                                       << "tokens.pt"
+                                                       << "dynamic";
     QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt"
                                       << ""
                                       << "fx";

@@ -15,6 +15,7 @@
 #include "core/internal/observers.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/internal/weight_report.h"
+#include "core/quant/dynamic_transformer.h"
 #include "core/runtime_info.h"
 
 namespace quantscope {
@@ -39,7 +40,9 @@ void requireFp16DynamicKernels() {
 int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceRange) {
   int kernels = 0;
   forEachNode(graph, [&](torch::jit::Node* node) {
-    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) return;
+    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic") &&
+        node->kind() != c10::Symbol::fromQualString("quantized::linear_relu_dynamic"))
+      return;
     ++kernels;
     if (node->inputs().size() < 3) return;
     torch::jit::WithInsertPoint insertPoint(node);
@@ -88,6 +91,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   progress.update("Inserting observers", 0.1);
   torch::jit::Module source = model.impl().module.clone();
   source.eval();
+  // Transformer encoder layers get an int8 forward of their own (LibTorch's fused one would stay float).
+  const RoutedTransformerLayers transformerLayers =
+      routeTransformerLayersToInt8(source, {perChannel, recipe.reduceRangeActivations});
   ObserverSettings weightObserver;
   weightObserver.dtype = kQInt8Code;
   weightObserver.perChannel = perChannel;
@@ -111,6 +117,7 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
+  keepTransformerWeightsAsAttributes(quantized, transformerLayers);
   const int rnnLayers = quantizeRnnLayers(quantized, {perChannel, recipe.reduceRangeActivations});
   torch::jit::EliminateDeadCode(graph);
   const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers;
@@ -126,7 +133,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
       {},
       {},
       false};
-  outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
+  outcome.layers = reportWeightQuantization(model.impl().module, quantized,
+                                            {"Linear", "LSTM", "GRU", "NonDynamicallyQuantizableLinear"});
+  describeRoutedTransformerLayers(transformerLayers, outcome);
   recordLayerNames(outcome.model, outcome.layers);
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
