@@ -115,7 +115,7 @@ class TestDynamicQuantization : public QObject {
     for (const char* name : {"encoder.linear1", "encoder.linear2"}) {
       const auto& l = layer(outcome.layers, name);
       QVERIFY2(l.quantized, l.scheme.c_str());
-      QVERIFY(QString::fromStdString(l.scheme).contains("quantized::linear_dynamic"));
+      QVERIFY(QString::fromStdString(l.scheme).contains("int8 on quantized::linear"));
     }
     QCOMPARE(outcome.model.graphOperators().count("aten::_transformer_encoder_layer_fwd"), size_t{0});
     outcome.model.checkInput(InputSpec::parse("2x6x32"));

@@ -3,8 +3,10 @@
 #include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/csrc/jit/frontend/sugared_value.h>
 
+#include <iomanip>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "core/internal/dynamic_rnn.h"
 #include "core/internal/graph_walk.h"
@@ -19,15 +21,16 @@ constexpr const char* kInt8Forward = "_quantscope_int8_forward";
 // layer norm, in either norm order -- with the four projections on the int8 dynamic kernels; attention
 // itself (scores, softmax, weighted sum) and the norms stay float, as in quantize_dynamic. Projection inputs
 // are plain values, never if-outputs: LibTorch 1.13's InsertObservers fails on those ("value not in scope").
-// @REDUCE_RANGE@ becomes True/False.
+// The @NAME@ placeholders are filled in per layer type: module constants (norm_first, batch_first, eps) are
+// not attributes a method defined from C++ can read, and reduce_range is the recipe's.
 const char* kInt8ForwardSource = R"(
 def _quantscope_int8_forward(self, src: Tensor, src_mask: Optional[Tensor]=None, src_key_padding_mask: Optional[Tensor]=None) -> Tensor:
-    if self.norm_first:
-        x = torch.layer_norm(src, [src.size(-1)], self.norm1.weight, self.norm1.bias, self.norm1.eps)
+    if @NORM_FIRST@:
+        x = torch.layer_norm(src, [src.size(-1)], self.norm1.weight, self.norm1.bias, @EPS1@)
     else:
         x = src
     batched = x.dim() == 3
-    batch_first = self.self_attn.batch_first or not batched
+    batch_first = @BATCH_FIRST@ or not batched
     qkv = quantized.linear_dynamic(x, self._quantscope_in_proj, @REDUCE_RANGE@)
     if not batched:
         qkv = qkv.unsqueeze(0)
@@ -61,20 +64,20 @@ def _quantscope_int8_forward(self, src: Tensor, src_mask: Optional[Tensor]=None,
         attended = attended.squeeze(0)
     elif not batch_first:
         attended = attended.transpose(0, 1)
-    if self.norm_first:
+    if @NORM_FIRST@:
         h = src + attended
-        y = torch.layer_norm(h, [h.size(-1)], self.norm2.weight, self.norm2.bias, self.norm2.eps)
+        y = torch.layer_norm(h, [h.size(-1)], self.norm2.weight, self.norm2.bias, @EPS2@)
     else:
-        h = torch.layer_norm(src + attended, [src.size(-1)], self.norm1.weight, self.norm1.bias, self.norm1.eps)
+        h = torch.layer_norm(src + attended, [src.size(-1)], self.norm1.weight, self.norm1.bias, @EPS1@)
         y = h
     if self.activation_relu_or_gelu == 2:
         hidden = torch.gelu(quantized.linear_dynamic(y, self._quantscope_linear1, @REDUCE_RANGE@))
     else:
         hidden = quantized.linear_relu_dynamic(y, self._quantscope_linear1, @REDUCE_RANGE@)
     out = h + quantized.linear_dynamic(hidden, self._quantscope_linear2, @REDUCE_RANGE@)
-    if self.norm_first:
+    if @NORM_FIRST@:
         return out
-    return torch.layer_norm(out, [out.size(-1)], self.norm2.weight, self.norm2.bias, self.norm2.eps)
+    return torch.layer_norm(out, [out.size(-1)], self.norm2.weight, self.norm2.bias, @EPS2@)
 )";
 
 // `torch.x` are ATen builtins (as in the default resolver) and `quantized.x` the quantized ops.
@@ -157,6 +160,45 @@ c10::IValue packLinear(const torch::Tensor& weight, const torch::Tensor& bias, b
   return stack.at(0);
 }
 
+// A module constant (__constants__) or, failing that, an attribute; None when it has neither.
+c10::IValue constantOrAttribute(const torch::jit::Module& m, const std::string& name) {
+  if (m.type()->hasConstant(name)) return m.type()->getConstant(name);
+  if (m.hasattr(name)) return m.attr(name);
+  return c10::IValue();
+}
+
+void replaceAll(std::string& text, const std::string& placeholder, const std::string& value) {
+  for (size_t at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size()))
+    text.replace(at, placeholder.size(), value);
+}
+
+// The int8 forward's source for layers like `layer` (all layers of one type share constants), or "" with
+// `reason` set.
+std::string int8ForwardSource(const torch::jit::Module& layer, bool reduceRange, std::string& reason) {
+  const c10::IValue normFirst = constantOrAttribute(layer, "norm_first");
+  const c10::IValue batchFirst = constantOrAttribute(*submodule(layer, "self_attn"), "batch_first");
+  const c10::IValue eps1 = constantOrAttribute(*submodule(layer, "norm1"), "eps");
+  const c10::IValue eps2 = constantOrAttribute(*submodule(layer, "norm2"), "eps");
+  if (!normFirst.isBool() || !batchFirst.isBool() || !eps1.isDouble() || !eps2.isDouble()) {
+    reason = "norm_first, batch_first or the norms' eps are not where PyTorch 1.13 keeps them";
+    return "";
+  }
+  const auto pythonBool = [](bool b) { return std::string(b ? "True" : "False"); };
+  const auto pythonFloat = [](double d) {
+    std::ostringstream text;
+    text << std::setprecision(17) << d;
+    return text.str();
+  };
+  std::string source = kInt8ForwardSource;
+  replaceAll(source, "@NORM_FIRST@", pythonBool(normFirst.toBool()));
+  replaceAll(source, "@BATCH_FIRST@", pythonBool(batchFirst.toBool()));
+  replaceAll(source, "@EPS1@", pythonFloat(eps1.toDouble()));
+  replaceAll(source, "@EPS2@", pythonFloat(eps2.toDouble()));
+  replaceAll(source, "@REDUCE_RANGE@", pythonBool(reduceRange));
+  return source;
+}
+
 std::string joinPath(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
@@ -186,20 +228,38 @@ RoutedTransformerLayers routeTransformerLayersToInt8(torch::jit::Module& module,
       for (const auto& layer : layers) routed.skipped.push_back(layer.first + ": " + reason);
       continue;
     }
+    const std::string source = int8ForwardSource(layers.front().second, settings.reduceRange, reason);
+    if (!reason.empty()) {
+      for (const auto& layer : layers) routed.skipped.push_back(layer.first + ": " + reason);
+      continue;
+    }
+    // The packed weights first: the int8 forward reads them, so they must be attributes of the type when it
+    // compiles. Should it not compile, they stay unused and freezing drops them.
+    std::vector<std::pair<std::string, c10::IValue>> packedWeights;
     for (size_t i = 0; i < layers.size(); ++i) {
       for (const auto& [attribute, weight, bias, reportName] : projections[i].items) {
         const c10::IValue packed = packLinear(weight, bias, settings.perChannel);
         layers[i].second.register_attribute(attribute, packed.type(), packed);
-        routed.packedWeights.emplace_back(joinPath(layers[i].first, reportName) + "._packed_params", packed);
+        packedWeights.emplace_back(joinPath(layers[i].first, reportName) + "._packed_params", packed);
       }
-      routed.layers.push_back(layers[i].first);
     }
-    std::string source = kInt8ForwardSource;
-    const std::string placeholder = "@REDUCE_RANGE@";
-    for (size_t at = source.find(placeholder); at != std::string::npos; at = source.find(placeholder, at))
-      source.replace(at, placeholder.size(), settings.reduceRange ? "True" : "False");
-    if (!type->findMethod(kInt8Forward))
-      layers.front().second.define(source, std::make_shared<Int8OpsResolver>());
+    if (!type->findMethod(kInt8Forward)) {
+      try {
+        layers.front().second.define(source, std::make_shared<Int8OpsResolver>());
+      } catch (const std::exception& e) {
+        const std::string message = e.what();
+        const size_t start = message.find_first_not_of("\n ");
+        reason = "its int8 forward did not compile (" +
+                 message.substr(start, message.find('\n', start) - start) + ")";
+        for (const auto& layer : layers) routed.skipped.push_back(layer.first + ": " + reason);
+        continue;
+      }
+    }
+    for (const auto& layer : layers) {
+      routed.layers.push_back(layer.first);
+      routed.reluFused.push_back(layer.second.attr("activation_relu_or_gelu").toInt() == 1);
+    }
+    routed.packedWeights.insert(routed.packedWeights.end(), packedWeights.begin(), packedWeights.end());
     routedTypes.insert(type);
   }
   if (routedTypes.empty()) return routed;
@@ -225,7 +285,8 @@ RoutedTransformerLayers routeTransformerLayersToInt8(torch::jit::Module& module,
     const bool holdsRoutedLayer = std::any_of(
         routed.layers.begin(), routed.layers.end(),
         [&](const std::string& p) { return item.name.empty() || startsWith(p, item.name + "."); });
-    if (holdsRoutedLayer) item.value.setattr("enable_nested_tensor", false);
+    torch::jit::Module encoder = item.value;  // a handle on the same module object
+    if (holdsRoutedLayer) encoder.setattr("enable_nested_tensor", false);
   }
   return routed;
 }
@@ -260,20 +321,19 @@ int keepTransformerWeightsAsAttributes(torch::jit::Module& frozen, const RoutedT
 }
 
 void describeRoutedTransformerLayers(const RoutedTransformerLayers& routed, QuantizationOutcome& outcome) {
-  const std::vector<std::pair<std::string, std::string>> projections{
-      {".self_attn", "attention input projection (q, k, v; in_proj_weight)"},
-      {".self_attn.out_proj", "attention output projection"},
-      {".linear1", "feed-forward linear1, ReLU fused where the layer uses ReLU"},
-      {".linear2", "feed-forward linear2"}};
   for (LayerQuantization& layer : outcome.layers) {
-    for (const std::string& path : routed.layers) {
+    for (size_t i = 0; i < routed.layers.size(); ++i) {
+      const std::string& path = routed.layers[i];
+      const std::vector<std::pair<std::string, std::string>> projections{
+          {".self_attn", "quantized::linear_dynamic, attention input projection (q, k, v; in_proj_weight)"},
+          {".self_attn.out_proj", "quantized::linear_dynamic, attention output projection"},
+          {".linear1", routed.reluFused[i]
+                           ? "quantized::linear_relu_dynamic, feed-forward linear1 with its ReLU"
+                           : "quantized::linear_dynamic, feed-forward linear1"},
+          {".linear2", "quantized::linear_dynamic, feed-forward linear2"}};
       for (const auto& [suffix, what] : projections) {
         if (layer.layer != path + suffix) continue;
-        if (layer.quantized) {
-          layer.scheme = "int8 on quantized::linear_dynamic, " + what + "; " + layer.scheme;
-        } else {
-          layer.scheme = what + ": " + layer.scheme;
-        }
+        layer.scheme = (layer.quantized ? "int8 on " + what + "; " : what + ": ") + layer.scheme;
       }
     }
     for (const std::string& skipped : routed.skipped) {
@@ -289,7 +349,8 @@ void describeRoutedTransformerLayers(const RoutedTransformerLayers& routed, Quan
         std::to_string(routed.layers.size()) +
         " TransformerEncoderLayer(s) run an int8 forward instead of LibTorch's fused float kernel "
         "(aten::_transformer_encoder_layer_fwd): attention input and output projections and linear1/linear2 "
-        "on quantized::linear_dynamic (linear1 with ReLU fused); attention scores, softmax and layer norms "
+        "on int8 dynamic kernels (linear1 with its ReLU fused when it has one); attention scores, softmax "
+        "and layer norms "
         "stay float. Padded batches are no longer turned into nested tensors: outputs at padded positions "
         "are computed (as on PyTorch's non-fused path) rather than zero.");
   }

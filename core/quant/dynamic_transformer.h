@@ -21,6 +21,7 @@ struct TransformerQuantization {
 
 struct RoutedTransformerLayers {
   std::vector<std::string> layers;   // module paths of the layers now on the int8 forward ("enc.layers.0")
+  std::vector<bool> reluFused;       // per routed layer: linear1 runs quantized::linear_relu_dynamic
   std::vector<std::string> skipped;  // "path: why it stays on LibTorch's own forward"
   // Each packed int8 projection and the attribute path it gets in the frozen model
   // ("enc.layers.0.self_attn.in_proj._packed_params").

@@ -58,7 +58,7 @@ torch.jit.save(torch.jit.script(model), path,
                                                                        "dtype": "int64"})})
 tokens = torch.randint(0, VOCABULARY, (batch, sequence))
 tokens_path = os.path.join(out_dir, "transformer_tokens.pt")
-torch.save({"x": tokens}, tokens_path)
+torch.save(tokens, tokens_path)  # unlabelled: a bare tensor
 
 # quantize_dynamic as documented, on the fused path.
 plain = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
