@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   std::printf("Runtime: %s (BLAS %s)\n\n", describe(runtime).c_str(), runtime.blasLibrary.c_str());
   for (const auto& w : runtime.warnings) std::printf("WARNING: %s\n", w.c_str());
 
-  std::vector<double> torchFp32, torchWorkaround, oursFp32, oursInt8;
+  std::vector<double> torchFp32, torchFp32NonFused, torchWorkaround, oursFp32, oursInt8;
   QJsonObject reference;
   std::optional<Model> model;
   std::optional<QuantizationOutcome> outcome;
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     reference = QJsonDocument::fromJson(python.readAllStandardOutput()).object();
     torchFp32.push_back(reference["fp32"].toObject()["median_ms"].toDouble());
     torchWorkaround.push_back(reference["pytorch_workaround"].toObject()["median_ms"].toDouble());
+    torchFp32NonFused.push_back(reference["fp32_non_fused"].toObject()["median_ms"].toDouble());
 
     configureRuntime(threads);
     if (!model) {
@@ -130,6 +131,8 @@ int main(int argc, char** argv) {
   std::printf("\n%-52s %10s\n", "", "median ms (median over rounds)");
   std::printf("%-52s %10.1f\n", "fp32, PyTorch eager (fused encoder path)", median(torchFp32));
   std::printf("%-52s %10.1f\n", "fp32, QuantScope (LibTorch, same fused path)", median(oursFp32));
+  std::printf("%-52s %10.1f\n", "fp32, PyTorch eager, non-fused path (the workaround's)",
+              median(torchFp32NonFused));
   std::printf("%-52s %10.1f\n", "int8, PyTorch quantize_dynamic + non-fused path", median(torchWorkaround));
   std::printf("%-52s %10.1f\n",
               ("int8, QuantScope dynamic (" + outcome->recipe + " recipe, " + outcome->engine + ")").c_str(),

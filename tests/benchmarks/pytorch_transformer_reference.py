@@ -5,8 +5,8 @@ Usage: pytorch_transformer_reference.py OUT_DIR RUNS WARMUP THREADS ENGINE BATCH
 Writes OUT_DIR/transformer_classifier.pt (the scripted fp32 token classifier QuantScope then loads:
 Embedding -> TransformerEncoder(2 layers, d_model 256, 4 heads, feed-forward 2048, batch_first) -> mean ->
 Linear) and OUT_DIR/transformer_tokens.pt (the token batch both sides measure fidelity on), and prints one
-JSON line: latencies in ms of the model in fp32 (PyTorch's fused inference path) and of PyTorch's
-workaround for dynamic quantization, with its SQNR against fp32.
+JSON line: latencies in ms of the model in fp32 (PyTorch's fused inference path), in fp32 on the non-fused
+path, and of PyTorch's workaround for dynamic quantization, with its SQNR against fp32.
 
 The workaround: in 1.13, quantize_dynamic on a TransformerEncoderLayer breaks the layer's fused path (it
 reads linear1.weight, which a dynamic quantized Linear has as a method); torch.backends.mha does not exist
@@ -101,6 +101,7 @@ int8_modules = sorted(name for name, m in workaround.named_modules()
                       if type(m).__module__.startswith("torch.ao.nn.quantized.dynamic")
                       or type(m).__module__.startswith("torch.nn.quantized.dynamic"))
 print(json.dumps({"model": path, "tokens": tokens_path, "fp32": measure(model),
+                  "fp32_non_fused": measure(workaround_float),
                   "pytorch_workaround": measure(workaround), "workaround_sqnr_db": workaround_sqnr,
                   "float_non_fused_path_sqnr_db": float_slow_path_sqnr, "workaround_int8_modules": int8_modules,
                   "plain_quantize_dynamic": plain_result, "torch_version": torch.__version__}))
