@@ -113,13 +113,15 @@ c10::optional<torch::Tensor> tensorAttr(const torch::jit::Module& m, const std::
   return value.toTensor();
 }
 
-c10::optional<torch::Tensor> optionalTensorAttr(const torch::jit::Module& m, const std::string& name) {
+// An optional tensor attribute (a bias): undefined when the module has none.
+torch::Tensor tensorOrUndefined(const torch::jit::Module& m, const std::string& name) {
   if (!m.hasattr(name) || !m.attr(name).isTensor()) return torch::Tensor();
   return m.attr(name).toTensor();
 }
 
 struct LayerProjections {
-  // attribute on the layer, weight, bias, report name relative to the layer
+  // Attribute the packed weight gets on the layer, float weight, bias (may be undefined), and the
+  // projection's path relative to the layer.
   std::vector<std::tuple<std::string, torch::Tensor, torch::Tensor, std::string>> items;
 };
 
@@ -143,11 +145,10 @@ std::string projectionsOf(const torch::jit::Module& layer, LayerProjections& out
   const auto weight = [](const torch::jit::Module& m) { return tensorAttr(m, "weight"); };
   if (!weight(*outProj) || !weight(*linear1) || !weight(*linear2)) return "a projection has no weight";
   out.items = {
-      {"_quantscope_in_proj", *inProj, *optionalTensorAttr(*attention, "in_proj_bias"), "self_attn.in_proj"},
-      {"_quantscope_out_proj", *weight(*outProj), *optionalTensorAttr(*outProj, "bias"),
-       "self_attn.out_proj"},
-      {"_quantscope_linear1", *weight(*linear1), *optionalTensorAttr(*linear1, "bias"), "linear1"},
-      {"_quantscope_linear2", *weight(*linear2), *optionalTensorAttr(*linear2, "bias"), "linear2"},
+      {"_quantscope_in_proj", *inProj, tensorOrUndefined(*attention, "in_proj_bias"), "self_attn.in_proj"},
+      {"_quantscope_out_proj", *weight(*outProj), tensorOrUndefined(*outProj, "bias"), "self_attn.out_proj"},
+      {"_quantscope_linear1", *weight(*linear1), tensorOrUndefined(*linear1, "bias"), "linear1"},
+      {"_quantscope_linear2", *weight(*linear2), tensorOrUndefined(*linear2, "bias"), "linear2"},
   };
   return "";
 }

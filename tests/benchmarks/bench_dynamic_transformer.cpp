@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -39,6 +40,11 @@ std::string cpuModel() {
   return "unknown CPU";
 }
 
+const char* environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "(unset)";
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
@@ -48,6 +54,15 @@ double median(std::vector<double> values) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc hands large freed buffers back to the OS and every new 16 MiB activation then page-faults in
+  // again: on the 2-core VM that cost PyTorch's eager non-fused path ~95 ms per separate ReLU and made its
+  // workaround slower than fp32. Keeping freed memory (as a long-running server would) is set here, before
+  // the process re-executes itself, so that it holds for both sides: the Python child inherits it.
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) {
+    setenv("MALLOC_MMAP_THRESHOLD_", "33554432", 1);
+    setenv("MALLOC_TRIM_THRESHOLD_", "4294967296", 1);
+    unsetenv("QUANTSCOPE_ENV_TUNED");  // re-execute so that glibc of this process reads them too
+  }
   reexecWithTunedEnvironment(argc, argv);
   QCoreApplication app(argc, argv);
   const int runs = argc > 1 ? std::atoi(argv[1]) : 20;
@@ -63,7 +78,9 @@ int main(int argc, char** argv) {
       batch, sequence, threads, rounds, runs, warmup);
   std::printf("Machine: %s, %u hardware threads, %s\n", cpuModel().c_str(),
               std::thread::hardware_concurrency(), QSysInfo::prettyProductName().toStdString().c_str());
-  std::printf("Runtime: %s (BLAS %s)\n\n", describe(runtime).c_str(), runtime.blasLibrary.c_str());
+  std::printf("Runtime: %s (BLAS %s); glibc MALLOC_MMAP_THRESHOLD_=%s MALLOC_TRIM_THRESHOLD_=%s\n\n",
+              describe(runtime).c_str(), runtime.blasLibrary.c_str(), environment("MALLOC_MMAP_THRESHOLD_"),
+              environment("MALLOC_TRIM_THRESHOLD_"));
   for (const auto& w : runtime.warnings) std::printf("WARNING: %s\n", w.c_str());
 
   std::vector<double> torchFp32, torchFp32NonFused, torchWorkaround, oursFp32, oursInt8;
