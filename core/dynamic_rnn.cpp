@@ -10,19 +10,6 @@ c10::IValue callOp(const char* name, torch::jit::Stack stack) {
   return stack.at(0);
 }
 
-// Symmetric int8 weight quantization, as MinMaxObserver / PerChannelMinMaxObserver with qint8.
-torch::Tensor quantizeWeight(const torch::Tensor& weight, bool perChannel) {
-  const double eps = std::numeric_limits<float>::epsilon();
-  const torch::Tensor w = weight.detach().to(torch::kFloat).contiguous();
-  if (perChannel) {
-    const torch::Tensor maxAbs = std::get<0>(w.abs().reshape({w.size(0), -1}).max(1));
-    const torch::Tensor scales = torch::clamp_min(maxAbs / 127.5, eps).to(torch::kDouble);
-    return torch::quantize_per_channel(w, scales, torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8);
-  }
-  const double scale = std::max(w.abs().max().item<double>() / 127.5, eps);
-  return torch::quantize_per_tensor(w, scale, 0, torch::kQInt8);
-}
-
 std::vector<torch::Tensor> tensorsOf(torch::jit::Value* list) {
   std::vector<torch::Tensor> tensors;
   if (auto constant = torch::jit::toIValue(list)) {
@@ -38,6 +25,18 @@ std::vector<torch::Tensor> tensorsOf(torch::jit::Value* list) {
 }
 
 }  // namespace
+
+torch::Tensor quantizeDynamicWeight(const torch::Tensor& weight, bool perChannel) {
+  const double eps = std::numeric_limits<float>::epsilon();
+  const torch::Tensor w = weight.detach().to(torch::kFloat).contiguous();
+  if (perChannel) {
+    const torch::Tensor maxAbs = std::get<0>(w.abs().reshape({w.size(0), -1}).max(1));
+    const torch::Tensor scales = torch::clamp_min(maxAbs / 127.5, eps).to(torch::kDouble);
+    return torch::quantize_per_channel(w, scales, torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8);
+  }
+  const double scale = std::max(w.abs().max().item<double>() / 127.5, eps);
+  return torch::quantize_per_tensor(w, scale, 0, torch::kQInt8);
+}
 
 std::vector<torch::Tensor> unpackCellParams(const c10::IValue& cellParams) {
   std::vector<torch::Tensor> tensors;
@@ -75,10 +74,11 @@ int quantizeRnnLayers(torch::jit::Module& frozen, const RnnQuantization& setting
     c10::TypePtr cellType;
     std::vector<c10::IValue> cells;
     for (size_t i = 0; i < flat.size(); i += 4) {
-      const c10::IValue packedIh =
-          callOp("quantized::linear_prepack", {quantizeWeight(flat[i], settings.perChannel), flat[i + 2]});
-      const c10::IValue packedHh = callOp("quantized::linear_prepack",
-                                          {quantizeWeight(flat[i + 1], settings.perChannel), flat[i + 3]});
+      const c10::IValue packedIh = callOp("quantized::linear_prepack",
+                                          {quantizeDynamicWeight(flat[i], settings.perChannel), flat[i + 2]});
+      const c10::IValue packedHh =
+          callOp("quantized::linear_prepack",
+                 {quantizeDynamicWeight(flat[i + 1], settings.perChannel), flat[i + 3]});
       cells.push_back(callOp("quantized::make_quantized_cell_params_dynamic",
                              {packedIh, packedHh, flat[i + 2], flat[i + 3], settings.reduceRange}));
       cellType = cells.back().type();

@@ -68,7 +68,9 @@ std::vector<LayerQuantization> reportWeightQuantization(const torch::jit::Module
                                                         const std::vector<std::string>& targetTypes) {
   std::vector<ParameterRecord> floatWeights;
   for (auto& p : collectParameters(original)) {
-    if (p.name == "weight" || p.name.rfind("weight_ih", 0) == 0) floatWeights.push_back(std::move(p));
+    // in_proj_weight: MultiheadAttention's packed q/k/v projection, a layer's weight in all but name.
+    if (p.name == "weight" || p.name == "in_proj_weight" || p.name.rfind("weight_ih", 0) == 0)
+      floatWeights.push_back(std::move(p));
   }
   std::vector<LayerQuantization> report(floatWeights.size());
   std::vector<bool> matched(floatWeights.size(), false);

@@ -46,6 +46,13 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("fx, text LSTM, int8 embedding") << "text_classifier.pt"
                                                    << "text_tokens.pt"
                                                    << "fx";
+    // Transformer encoders on QuantScope's int8 forward (token ids in, padding mask in the second).
+    QTest::newRow("dynamic, token transformer") << "token_transformer.pt"
+                                                << "tokens.pt"
+                                                << "dynamic";
+    QTest::newRow("dynamic, padded token transformer") << "padded_token_transformer.pt"
+                                                       << "tokens.pt"
+                                                       << "dynamic";
     QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt"
                                       << ""
                                       << "fx";

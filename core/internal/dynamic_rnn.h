@@ -18,6 +18,10 @@ struct RnnQuantization {
 // Returns how many RNN layers now run on the quantized kernels.
 int quantizeRnnLayers(torch::jit::Module& frozen, const RnnQuantization& settings);
 
+// Symmetric int8 weight quantization, as MinMaxObserver / PerChannelMinMaxObserver with qint8 (per-channel:
+// one scale per output row). Shared with the transformer rewrite (core/quant/dynamic_transformer).
+torch::Tensor quantizeDynamicWeight(const torch::Tensor& weight, bool perChannel);
+
 // The int8 weights and float biases held by a CellParamsBase object (for sizes and reports).
 std::vector<torch::Tensor> unpackCellParams(const c10::IValue& cellParams);
 

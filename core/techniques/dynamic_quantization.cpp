@@ -2,6 +2,9 @@
 // Finalize, so the Linear layers end up as quantized::linear_dynamic with prepacked int8 weights.
 #include "core/techniques/dynamic_quantization.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/quantization/finalize.h>
@@ -15,6 +18,7 @@
 #include "core/internal/observers.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/internal/weight_report.h"
+#include "core/quant/dynamic_transformer.h"
 #include "core/quant/embedding_quantization.h"
 #include "core/runtime_info.h"
 
@@ -40,7 +44,9 @@ void requireFp16DynamicKernels() {
 int setReduceRange(const std::shared_ptr<torch::jit::Graph>& graph, bool reduceRange) {
   int kernels = 0;
   forEachNode(graph, [&](torch::jit::Node* node) {
-    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic")) return;
+    if (node->kind() != c10::Symbol::fromQualString("quantized::linear_dynamic") &&
+        node->kind() != c10::Symbol::fromQualString("quantized::linear_relu_dynamic"))
+      return;
     ++kernels;
     if (node->inputs().size() < 3) return;
     torch::jit::WithInsertPoint insertPoint(node);
@@ -91,6 +97,9 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   progress.update("Inserting observers", 0.1);
   torch::jit::Module source = model.impl().module.clone();
   source.eval();
+  // Transformer encoder layers get an int8 forward of their own (LibTorch's fused one would stay float).
+  const RoutedTransformerLayers transformerLayers =
+      routeTransformerLayersToInt8(source, {perChannel, recipe.reduceRangeActivations});
   ObserverSettings weightObserver;
   weightObserver.dtype = kQInt8Code;
   weightObserver.perChannel = perChannel;
@@ -114,15 +123,21 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   }
   auto graph = quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
+  keepTransformerWeightsAsAttributes(quantized, transformerLayers);
   const int rnnLayers = quantizeRnnLayers(quantized, {perChannel, recipe.reduceRangeActivations});
   const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
   const int kernels = setReduceRange(graph, recipe.reduceRangeActivations) + rnnLayers +
                       embeddingRewrite.lookups + embeddingRewrite.bags;
 
-  const std::string json = R"({"technique":"dynamic","recipe":")" + recipe.name + R"(","engine":")" +
-                           runtime.quantizedEngine + R"(","dtype":")" + params.at("dtype") +
-                           R"(","embeddings":")" + toString(embeddings) + R"("})";
+  const std::string json =
+      QJsonDocument(QJsonObject{{"technique", "dynamic"},
+                                {"recipe", QString::fromStdString(recipe.name)},
+                                {"engine", QString::fromStdString(runtime.quantizedEngine)},
+                                {"dtype", QString::fromStdString(params.at("dtype"))},
+                                {"embeddings", QString::fromStdString(toString(embeddings))}})
+          .toJson(QJsonDocument::Compact)
+          .toStdString();
   QuantizationOutcome outcome{
       makeDerivedModel(quantized, model, "dynamic " + params.at("dtype"), runtime.quantizedEngine, json),
       "dynamic",
@@ -132,17 +147,17 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
       {},
       {},
       false};
-  outcome.layers = reportWeightQuantization(model.impl().module, quantized, {"Linear", "LSTM", "GRU"});
+  outcome.layers = reportWeightQuantization(model.impl().module, quantized,
+                                            {"Linear", "LSTM", "GRU", "NonDynamicallyQuantizableLinear"});
   describeEmbeddingLayers(outcome.layers, embeddings);
+  describeRoutedTransformerLayers(transformerLayers, outcome);
   recordLayerNames(outcome.model, outcome.layers);
   for (auto& layer : outcome.layers) {
     if (!layer.quantized && (layer.opKind == "LSTM" || layer.opKind == "GRU")) {
       layer.scheme =
-          "stays float: LibTorch's graph passes quantize only Linear layers dynamically, and "
-          "QuantScope does not yet rewrite " +
-          layer.opKind +
-          " to LibTorch's quantized RNN kernel "
-          "(aten::quantized_lstm / quantized_gru)";
+          "stays float: QuantScope moves " + layer.opKind +
+          " calls of the forward graph onto LibTorch's quantized RNN kernels "
+          "(aten::quantized_lstm / quantized_gru), and this layer's call was not one it could move";
     }
   }
   if (kernels == 0) {
