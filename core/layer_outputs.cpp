@@ -4,41 +4,84 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <map>
 
-#include "core/metrics.h"
+#include "core/internal/graph_walk.h"
 
 namespace quantscope {
 namespace {
 
 bool isFloatLayerOp(const std::string& kind) {
-  return kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" || kind == "aten::linear";
+  return kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" ||
+         kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" ||
+         kind == "aten::conv_transpose3d" || kind == "aten::_convolution" || kind == "aten::linear";
 }
 
 bool isQuantizedLayerOp(const std::string& kind) {
-  return kind.rfind("quantized::conv", 0) == 0 || kind.rfind("quantized::linear", 0) == 0;
+  return (kind.rfind("quantized::conv", 0) == 0 || kind.rfind("quantized::linear", 0) == 0) &&
+         kind.find("prepack") == std::string::npos && kind.find("unpack") == std::string::npos;
 }
 
-// "layer1.0.conv1" from the GetAttr chain that leads from `self` to a layer's weight.
-std::string modulePath(torch::jit::Value* weight) {
-  std::vector<std::string> parts;
-  torch::jit::Node* node = weight->node();
-  if (node->kind() != c10::prim::GetAttr) return {};
-  for (node = node->input(0)->node(); node->kind() == c10::prim::GetAttr; node = node->input(0)->node()) {
-    parts.insert(parts.begin(), node->s(c10::attr::name));
-  }
+bool endsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// An int8 layer op whose name goes beyond the layer kind ("quantized::conv2d_relu") has fused what follows
+// the layer; ReLU is the only such fusion the float model can mirror exactly (relu of its output).
+enum class Fusion { None, Relu, Other };
+Fusion fusionOf(const std::string& kind) {
+  static const char* const plain[] = {"quantized::conv1d",           "quantized::conv2d",
+                                      "quantized::conv3d",           "quantized::conv_transpose1d",
+                                      "quantized::conv_transpose2d", "quantized::conv_transpose3d",
+                                      "quantized::linear",           "quantized::linear_dynamic"};
+  for (const char* p : plain)
+    if (kind == p) return Fusion::None;
+  for (const char* p : plain)
+    if (kind == std::string(p) + "_relu") return Fusion::Relu;
+  return Fusion::Other;
+}
+
+// The attribute path a GetAttr chain reads from `self`: "layer1.0.conv1.weight" or, in an int8 graph,
+// "quantized_forward._jit_pass_packed_weight_3". Empty when the value is not such a chain.
+std::string attributePath(torch::jit::Value* value) {
   std::string path;
-  for (const auto& p : parts) path += (path.empty() ? "" : ".") + p;
-  return path;
+  torch::jit::Node* node = value->node();
+  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
+    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
+  return node->kind() == c10::prim::Param ? path : std::string();
 }
 
-// Runs `module` with the graph changed to return (output, every probed value); returns the probed values.
+// "layer1.0.conv1" from the chain that reads its weight ("layer1.0.conv1.weight").
+std::string layerOfWeight(torch::jit::Value* weight) {
+  const std::string path = attributePath(weight);
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+// One run of a layer in a graph: the op, and whether it is at the graph's top level (a value computed
+// inside an if/loop block cannot be returned from the graph).
+struct LayerCall {
+  torch::jit::Node* node = nullptr;
+  bool topLevel = false;
+};
+
+// Runs `module` with the graph changed to return (output, a copy of every probed value taken where it is
+// made); returns the copies. Copying matters: the float model may change a layer's output in place
+// afterwards (torchvision's `out += identity` and ReLU(inplace=True) do), and a returned value would then
+// be the sum after the residual add, not the layer's output.
 std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
                                      const std::shared_ptr<torch::jit::Graph>& graph,
                                      const std::vector<torch::jit::Value*>& probes,
                                      const torch::Tensor& input) {
   std::vector<torch::jit::Value*> values{graph->outputs()[0]};
-  values.insert(values.end(), probes.begin(), probes.end());
+  for (torch::jit::Value* probe : probes) {
+    torch::jit::WithInsertPoint after(probe->node()->next());
+    values.push_back(graph->insert(c10::aten::clone, {probe}));
+  }
   torch::jit::WithInsertPoint end(graph->return_node());
   torch::jit::Node* tuple = graph->insertNode(graph->createTuple(values));
   graph->eraseOutput(0);
@@ -52,10 +95,34 @@ std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
   return outputs;
 }
 
-std::vector<float> flat(const torch::Tensor& t) {
-  const torch::Tensor f = (t.is_quantized() ? t.dequantize() : t).to(torch::kFloat).contiguous().flatten();
-  return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+double sqnrDb(const torch::Tensor& reference, const torch::Tensor& candidate) {
+  const torch::Tensor r = reference.to(torch::kFloat);
+  const torch::Tensor c = candidate.is_quantized() ? candidate.dequantize() : candidate.to(torch::kFloat);
+  const double signal = r.square().sum(torch::kDouble).item<double>();
+  const double noise = (r - c).square().sum(torch::kDouble).item<double>();
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  if (signal == 0) return -std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(signal / noise);
 }
+
+bool feedsClamp(torch::jit::Value* value) {
+  for (const auto& use : value->uses()) {
+    const std::string kind = use.user->kind().toQualString();
+    if (kind == "aten::clamp" || kind == "aten::hardtanh" || kind == "aten::clamp_" ||
+        kind == "aten::hardtanh_")
+      return true;
+  }
+  return false;
+}
+
+// A pairing of one run of a layer in both graphs.
+struct Probe {
+  LayerQuantization* layer = nullptr;
+  torch::jit::Value* floatOutput = nullptr;
+  torch::jit::Value* int8Output = nullptr;
+  Fusion fusion = Fusion::None;
+  std::string int8Kind;
+};
 
 }  // namespace
 
@@ -69,42 +136,98 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
   torch::jit::Inline(*floatGraph);
   auto quantizedGraph = quantized.get_method("forward").graph()->copy();
   torch::jit::Inline(*quantizedGraph);
-  // Top-level nodes only: a value computed inside an if/loop block cannot be returned from the graph.
-  std::vector<torch::jit::Value*> floatOutputs, quantizedOutputs;
-  std::vector<std::string> names;
-  std::vector<bool> fusedRelu;
-  for (torch::jit::Node* node : floatGraph->nodes()) {
-    if (!isFloatLayerOp(node->kind().toQualString())) continue;
-    floatOutputs.push_back(node->output());
-    names.push_back(modulePath(node->input(1)));
-  }
-  for (torch::jit::Node* node : quantizedGraph->nodes()) {
-    const std::string kind = node->kind().toQualString();
-    if (!isQuantizedLayerOp(kind) || kind.find("prepack") != std::string::npos ||
-        kind.find("unpack") != std::string::npos)
-      continue;
-    quantizedOutputs.push_back(node->output());
-    fusedRelu.push_back(kind.size() > 5 && kind.compare(kind.size() - 5, 5, "_relu") == 0);
-  }
-  if (floatOutputs.empty() || floatOutputs.size() != quantizedOutputs.size()) return;  // no safe pairing
 
+  // Layers are paired by name: the float op reads the layer's weight, the int8 op reads the packed weight
+  // the weight report matched to that layer (packedAs). Pairing by position fails as soon as one layer
+  // stays float (mixed precision) or a graph orders independent branches differently.
+  std::map<std::string, std::vector<LayerCall>> floatCalls, int8Calls;
+  forEachNode(floatGraph, [&](torch::jit::Node* node) {
+    if (!isFloatLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
+    const std::string name = layerOfWeight(node->input(1));
+    if (!name.empty()) floatCalls[name].push_back({node, node->owningBlock() == floatGraph->block()});
+  });
+  std::map<std::string, std::string> layerOfPacked;
+  for (const auto& layer : layers)
+    if (layer.quantized && !layer.packedAs.empty()) layerOfPacked[layer.packedAs] = layer.layer;
+  forEachNode(quantizedGraph, [&](torch::jit::Node* node) {
+    if (!isQuantizedLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
+    const auto found = layerOfPacked.find(attributePath(node->input(1)));
+    if (found != layerOfPacked.end())
+      int8Calls[found->second].push_back({node, node->owningBlock() == quantizedGraph->block()});
+  });
+  std::vector<Probe> probes;
+  for (auto& layer : layers) {
+    if (!layer.quantized) continue;
+    auto notMeasured = [&](const std::string& why) { layer.scheme += "; output SQNR not measured: " + why; };
+    const auto& floats = floatCalls[layer.layer];
+    const auto& int8s = int8Calls[layer.layer];
+    if (int8s.empty()) {
+      notMeasured("no int8 Conv/Linear op of the quantized graph reads its weight");
+      continue;
+    }
+    if (floats.size() != int8s.size()) {
+      notMeasured("the float graph runs it " + std::to_string(floats.size()) + " times, the int8 graph " +
+                  std::to_string(int8s.size()));
+      continue;
+    }
+    if (int8s.size() > 1) {
+      // One row per layer: a number for one of its calls would pass for all of them.
+      notMeasured("it runs " + std::to_string(int8s.size()) + " times per forward");
+      continue;
+    }
+    const LayerCall& f = floats.front();
+    const LayerCall& q = int8s.front();
+    if (!f.topLevel || !q.topLevel) {
+      notMeasured("it is computed inside a branch or loop of the graph");
+      continue;
+    }
+    Probe probe{&layer, f.node->output(), q.node->output(), fusionOf(q.node->kind().toQualString()),
+                q.node->kind().toQualString()};
+    if (probe.fusion == Fusion::Other) {
+      notMeasured("its output does not exist separately in the int8 graph (" + probe.int8Kind +
+                  " fuses it with the op that follows)");
+      continue;
+    }
+    // Mixed precision's b-bit activations: the int8 op's output goes through a clamp to its grid that the
+    // float model does not have; what the next layer reads is the clamped value.
+    if (probe.int8Output->uses().size() == 1 &&
+        probe.int8Output->uses()[0].user->kind() == c10::Symbol::fromQualString("aten::clamp") &&
+        !feedsClamp(probe.floatOutput))
+      probe.int8Output = probe.int8Output->uses()[0].user->output();
+    probes.push_back(probe);
+  }
+  if (probes.empty()) return;
+
+  std::vector<torch::jit::Value*> floatValues, int8Values;
+  for (const auto& p : probes) {
+    floatValues.push_back(p.floatOutput);
+    int8Values.push_back(p.int8Output);
+  }
   torch::InferenceMode inference;
-  const std::vector<torch::Tensor> reference = runProbed(frozenFloat, floatGraph, floatOutputs, inputs);
-  const std::vector<torch::Tensor> candidate = runProbed(quantized, quantizedGraph, quantizedOutputs, inputs);
-  for (size_t i = 0; i < reference.size(); ++i) {
-    const torch::Tensor expected = fusedRelu[i] ? torch::relu(reference[i]) : reference[i];
-    if (expected.sizes() != candidate[i].sizes()) continue;
-    for (auto& layer : layers) {
-      if (layer.layer != names[i] || !layer.quantized) continue;
-      layer.outputSqnrDb = signalToQuantizationNoiseDb(flat(expected), flat(candidate[i]));
-      layer.hasOutputSqnr = true;
-      if (candidate[i].is_quantized() && candidate[i].qscheme() == at::kPerTensorAffine) {
-        char qparams[96];
-        std::snprintf(qparams, sizeof(qparams), "; output %s scale %.3g, zero point %lld",
-                      c10::toString(candidate[i].scalar_type()), candidate[i].q_scale(),
-                      static_cast<long long>(candidate[i].q_zero_point()));
-        layer.scheme += qparams;
-      }
+  const std::vector<torch::Tensor> reference = runProbed(frozenFloat, floatGraph, floatValues, inputs);
+  const std::vector<torch::Tensor> candidate = runProbed(quantized, quantizedGraph, int8Values, inputs);
+  for (size_t i = 0; i < probes.size(); ++i) {
+    LayerQuantization& layer = *probes[i].layer;
+    // The int8 graph has no separate output for a layer fused with its ReLU: the fused op's output is
+    // compared with the float layer's output after the ReLU, as PyTorch's FX reports its ConvReLU modules.
+    const bool afterRelu = probes[i].fusion == Fusion::Relu;
+    const torch::Tensor expected = afterRelu ? torch::relu(reference[i]) : reference[i];
+    if (expected.sizes() != candidate[i].sizes()) {
+      layer.scheme += "; output SQNR not measured: its float and int8 outputs differ in shape";
+      continue;
+    }
+    layer.outputSqnrDb = sqnrDb(expected, candidate[i]);
+    layer.hasOutputSqnr = true;
+    if (candidate[i].is_quantized() && candidate[i].qscheme() == at::kPerTensorAffine) {
+      char qparams[96];
+      std::snprintf(qparams, sizeof(qparams), "; output %s scale %.3g, zero point %lld",
+                    c10::toString(candidate[i].scalar_type()), candidate[i].q_scale(),
+                    static_cast<long long>(candidate[i].q_zero_point()));
+      layer.scheme += qparams;
+    }
+    if (afterRelu) {
+      layer.scheme += "; output taken after the ReLU fused into " + probes[i].int8Kind +
+                      " (the layer's own output does not exist separately in the int8 graph)";
     }
   }
 }
