@@ -1,6 +1,7 @@
 #include "core/internal/layer_outputs.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
@@ -69,18 +70,44 @@ struct LayerCall {
   bool topLevel = false;
 };
 
-// Runs `module` with the graph changed to return (output, a copy of every probed value taken where it is
-// made); returns the copies. Copying matters: the float model may change a layer's output in place
-// afterwards (torchvision's `out += identity` and ReLU(inplace=True) do), and a returned value would then
-// be the sum after the residual add, not the layer's output.
+// Whether a node after `from` (nested blocks included) may write to `value`'s memory.
+bool writtenAfter(const torch::jit::AliasDb& aliases, torch::jit::Value* value, torch::jit::Node* from) {
+  if (!aliases.hasWriters(value)) return false;
+  bool written = false;
+  std::vector<torch::jit::Block*> blocks;
+  for (torch::jit::Node* n = from->next(); n != from->owningBlock()->return_node() && !written;
+       n = n->next()) {
+    written = aliases.writesToAlias(n, {value});
+    for (torch::jit::Block* b : n->blocks()) blocks.push_back(b);
+  }
+  while (!blocks.empty() && !written) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* n : block->nodes()) {
+      written = written || aliases.writesToAlias(n, {value});
+      for (torch::jit::Block* b : n->blocks()) blocks.push_back(b);
+    }
+  }
+  return written;
+}
+
+// Runs `module` with the graph changed to also return every probed value as it is where it is made.
+// A value that a later op changes in place is copied there (the float model's `out += identity` and
+// ReLU(inplace=True) would otherwise turn conv2's output into the residual sum); the others are returned
+// as they are, since a copy of a 100 MB activation costs as much as the layer.
 std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
                                      const std::shared_ptr<torch::jit::Graph>& graph,
                                      const std::vector<torch::jit::Value*>& probes,
                                      const torch::Tensor& input) {
+  std::vector<bool> copy;
+  {
+    const torch::jit::AliasDb aliases(graph);
+    for (torch::jit::Value* probe : probes) copy.push_back(writtenAfter(aliases, probe, probe->node()));
+  }
   std::vector<torch::jit::Value*> values{graph->outputs()[0]};
-  for (torch::jit::Value* probe : probes) {
-    torch::jit::WithInsertPoint after(probe->node()->next());
-    values.push_back(graph->insert(c10::aten::clone, {probe}));
+  for (size_t i = 0; i < probes.size(); ++i) {
+    torch::jit::WithInsertPoint after(probes[i]->node()->next());
+    values.push_back(copy[i] ? graph->insert(c10::aten::clone, {probes[i]}) : probes[i]);
   }
   torch::jit::WithInsertPoint end(graph->return_node());
   torch::jit::Node* tuple = graph->insertNode(graph->createTuple(values));
@@ -95,11 +122,30 @@ std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
   return outputs;
 }
 
-double sqnrDb(const torch::Tensor& reference, const torch::Tensor& candidate) {
-  const torch::Tensor r = reference.to(torch::kFloat);
-  const torch::Tensor c = candidate.is_quantized() ? candidate.dequantize() : candidate.to(torch::kFloat);
-  const double signal = r.square().sum(torch::kDouble).item<double>();
-  const double noise = (r - c).square().sum(torch::kDouble).item<double>();
+// Where to take a float layer's output: the op's own output or, when `afterRelu` and the output goes only
+// into a ReLU, that ReLU's output (what an int8 op fused with its ReLU computes).
+torch::jit::Value* floatProbe(torch::jit::Node* layerOp, bool afterRelu) {
+  torch::jit::Value* output = layerOp->output();
+  if (!afterRelu || output->uses().size() != 1) return output;
+  torch::jit::Node* user = output->uses()[0].user;
+  const bool relu = user->kind() == c10::aten::relu || user->kind() == c10::aten::relu_;
+  return relu && user->owningBlock() == layerOp->owningBlock() ? user->output() : output;
+}
+
+// Sample by sample: the temporaries of one sample come back from the heap, while whole-batch ones
+// (100 MB for ResNet's first layer) are fresh pages each time, which cost more than the arithmetic.
+double sqnrDb(const torch::Tensor& reference, const torch::Tensor& candidate, bool reluOnReference) {
+  double signal = 0, noise = 0;
+  const bool batched = reference.dim() > 0;
+  for (int64_t i = 0; i < (batched ? reference.size(0) : 1); ++i) {
+    torch::Tensor r = (batched ? reference[i] : reference).to(torch::kFloat);
+    if (reluOnReference) r = torch::relu(r);
+    const torch::Tensor q = batched ? candidate[i] : candidate;
+    const torch::Tensor c = q.is_quantized() ? q.dequantize() : q.to(torch::kFloat);
+    const double s = r.norm().item<double>(), d = (r - c).norm().item<double>();
+    signal += s * s;
+    noise += d * d;
+  }
   if (noise == 0) return std::numeric_limits<double>::infinity();
   if (signal == 0) return -std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(signal / noise);
@@ -115,9 +161,22 @@ bool feedsClamp(torch::jit::Value* value) {
   return false;
 }
 
+// Every Conv/Linear op of an inlined float graph, by the layer whose weight it reads.
+std::map<std::string, std::vector<LayerCall>> floatLayerCalls(
+    const std::shared_ptr<torch::jit::Graph>& graph) {
+  std::map<std::string, std::vector<LayerCall>> calls;
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    if (!isFloatLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
+    const std::string name = layerOfWeight(node->input(1));
+    if (!name.empty()) calls[name].push_back({node, node->owningBlock() == graph->block()});
+  });
+  return calls;
+}
+
 // A pairing of one run of a layer in both graphs.
 struct Probe {
   LayerQuantization* layer = nullptr;
+  torch::jit::Node* floatOp = nullptr;
   torch::jit::Value* floatOutput = nullptr;
   torch::jit::Value* int8Output = nullptr;
   Fusion fusion = Fusion::None;
@@ -126,8 +185,30 @@ struct Probe {
 
 }  // namespace
 
+void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& inputs,
+                         FloatLayerOutputs& outputs) {
+  auto graph = module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  std::vector<std::string> names;
+  std::vector<torch::jit::Value*> values;
+  std::vector<bool> afterRelu;
+  for (const auto& [name, calls] : floatLayerCalls(graph)) {
+    if (calls.size() != 1 || !calls.front().topLevel) continue;  // the report runs the frozen model for these
+    names.push_back(name);
+    // After the ReLU a layer feeds alone: the int8 graph fuses the two (conv2d_relu), and that value is
+    // not changed in place later, so it needs no copy.
+    values.push_back(floatProbe(calls.front().node, true));
+    afterRelu.push_back(values.back() != calls.front().node->output());
+  }
+  const std::vector<torch::Tensor> captured = runProbed(module, graph, values, inputs);
+  outputs.inputs = inputs;
+  outputs.byLayer.clear();
+  for (size_t i = 0; i < names.size(); ++i) outputs.byLayer[names[i]] = {captured[i], afterRelu[i]};
+}
+
 void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::Module& quantized,
-                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers) {
+                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers,
+                        const FloatLayerOutputs* captured) {
   // Freezing resolves branches on module flags (MobileNetV2's use_res_connect) as the int8 graph's
   // freezing did; parameters stay attributes so that each layer keeps its name.
   const torch::jit::Module frozenFloat =
@@ -140,12 +221,7 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
   // Layers are paired by name: the float op reads the layer's weight, the int8 op reads the packed weight
   // the weight report matched to that layer (packedAs). Pairing by position fails as soon as one layer
   // stays float (mixed precision) or a graph orders independent branches differently.
-  std::map<std::string, std::vector<LayerCall>> floatCalls, int8Calls;
-  forEachNode(floatGraph, [&](torch::jit::Node* node) {
-    if (!isFloatLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
-    const std::string name = layerOfWeight(node->input(1));
-    if (!name.empty()) floatCalls[name].push_back({node, node->owningBlock() == floatGraph->block()});
-  });
+  std::map<std::string, std::vector<LayerCall>> floatCalls = floatLayerCalls(floatGraph), int8Calls;
   std::map<std::string, std::string> layerOfPacked;
   for (const auto& layer : layers)
     if (layer.quantized && !layer.packedAs.empty()) layerOfPacked[layer.packedAs] = layer.layer;
@@ -181,13 +257,18 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
       notMeasured("it is computed inside a branch or loop of the graph");
       continue;
     }
-    Probe probe{&layer, f.node->output(), q.node->output(), fusionOf(q.node->kind().toQualString()),
+    Probe probe{&layer,
+                f.node,
+                f.node->output(),
+                q.node->output(),
+                fusionOf(q.node->kind().toQualString()),
                 q.node->kind().toQualString()};
     if (probe.fusion == Fusion::Other) {
       notMeasured("its output does not exist separately in the int8 graph (" + probe.int8Kind +
                   " fuses it with the op that follows)");
       continue;
     }
+    probe.floatOutput = floatProbe(f.node, probe.fusion == Fusion::Relu);
     // Mixed precision's b-bit activations: the int8 op's output goes through a clamp to its grid that the
     // float model does not have; what the next layer reads is the clamped value.
     if (probe.int8Output->uses().size() == 1 &&
@@ -198,25 +279,49 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
   }
   if (probes.empty()) return;
 
-  std::vector<torch::jit::Value*> floatValues, int8Values;
-  for (const auto& p : probes) {
-    floatValues.push_back(p.floatOutput);
-    int8Values.push_back(p.int8Output);
-  }
   torch::InferenceMode inference;
-  const std::vector<torch::Tensor> reference = runProbed(frozenFloat, floatGraph, floatValues, inputs);
+  // The float side comes from the calibration pass when it kept these inputs' layer outputs; the frozen
+  // float model runs only for layers it could not take (called twice, or inside a branch there).
+  const bool reuse =
+      captured && captured->inputs.defined() && captured->inputs.sizes() == inputs.sizes() &&
+      (captured->inputs.data_ptr() == inputs.data_ptr() || torch::equal(captured->inputs, inputs));
+  std::vector<torch::Tensor> reference(probes.size());
+  std::vector<bool> referenceAfterRelu(probes.size(), false);
+  std::vector<torch::jit::Value*> floatValues, int8Values;
+  std::vector<size_t> floatRun;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    int8Values.push_back(probes[i].int8Output);
+    const FloatLayerOutputs::Output* kept = nullptr;
+    if (reuse && captured->byLayer.count(probes[i].layer->layer))
+      kept = &captured->byLayer.at(probes[i].layer->layer);
+    // A value taken after a ReLU serves only a layer fused with it; the layer's own output is needed else.
+    if (kept && (!kept->afterRelu || probes[i].fusion == Fusion::Relu)) {
+      reference[i] = kept->tensor;
+      referenceAfterRelu[i] = kept->afterRelu;
+    } else {
+      floatValues.push_back(probes[i].floatOutput);
+      floatRun.push_back(i);
+    }
+  }
+  if (!floatValues.empty()) {
+    const std::vector<torch::Tensor> computed = runProbed(frozenFloat, floatGraph, floatValues, inputs);
+    for (size_t k = 0; k < floatRun.size(); ++k) {
+      const Probe& p = probes[floatRun[k]];
+      reference[floatRun[k]] = computed[k];
+      referenceAfterRelu[floatRun[k]] = p.floatOutput != p.floatOp->output();
+    }
+  }
   const std::vector<torch::Tensor> candidate = runProbed(quantized, quantizedGraph, int8Values, inputs);
   for (size_t i = 0; i < probes.size(); ++i) {
     LayerQuantization& layer = *probes[i].layer;
     // The int8 graph has no separate output for a layer fused with its ReLU: the fused op's output is
     // compared with the float layer's output after the ReLU, as PyTorch's FX reports its ConvReLU modules.
     const bool afterRelu = probes[i].fusion == Fusion::Relu;
-    const torch::Tensor expected = afterRelu ? torch::relu(reference[i]) : reference[i];
-    if (expected.sizes() != candidate[i].sizes()) {
+    if (reference[i].sizes() != candidate[i].sizes()) {
       layer.scheme += "; output SQNR not measured: its float and int8 outputs differ in shape";
       continue;
     }
-    layer.outputSqnrDb = sqnrDb(expected, candidate[i]);
+    layer.outputSqnrDb = sqnrDb(reference[i], candidate[i], afterRelu && !referenceAfterRelu[i]);
     layer.hasOutputSqnr = true;
     if (candidate[i].is_quantized() && candidate[i].qscheme() == at::kPerTensorAffine) {
       char qparams[96];

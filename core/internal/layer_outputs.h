@@ -3,18 +3,37 @@
 // float model, on the same inputs (SQNR in dB).
 #include <torch/script.h>
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/quantization_outcome.h"
 
 namespace quantscope {
 
+// Each Conv/Linear layer's output in a float model (plain, or with observers inserted, which pass every
+// value through), by layer name, as the layer's op made it, for one forward of `inputs`; for a layer
+// whose output goes only into a ReLU, that ReLU's output (afterRelu). Layers called more than once or
+// inside a branch or loop are left out.
+struct FloatLayerOutputs {
+  struct Output {
+    torch::Tensor tensor;
+    bool afterRelu = false;
+  };
+  torch::Tensor inputs;
+  std::map<std::string, Output> byLayer;
+};
+void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& inputs,
+                         FloatLayerOutputs& outputs);
+
 // `floatModel` is the model the quantized one was made from (after batch-norm folding); `layers` is the
 // weight report of the two (reportWeightQuantization), whose packedAs names the int8 weight of each layer.
 // Layers are paired by name. Fills LayerQuantization::outputSqnrDb for each quantized layer whose output
 // can be compared and appends to its scheme where the output was taken (after a fused ReLU) or why it was
-// not measured (e.g. it exists only inside a fused op of the int8 graph).
+// not measured (e.g. it exists only inside a fused op of the int8 graph). `captured`, when it holds the
+// float layers' outputs on these same inputs (taken during calibration), spares running the float model.
 void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::Module& quantized,
-                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers);
+                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers,
+                        const FloatLayerOutputs* captured = nullptr);
 
 }  // namespace quantscope

@@ -89,6 +89,10 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
 
   progress.update("Folding batch norms", 0.02);
   torch::jit::QConfigDict qconfigs;
+  constexpr int64_t kCalibrationBatch = 32;
+  // The per-layer output report compares on the first calibration batch, whose float layer outputs the
+  // calibration pass keeps.
+  FloatLayerOutputs floatLayerOutputs;
   torch::jit::Module folded;
   torch::jit::Module quantized;
   try {
@@ -116,7 +120,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
     torch::jit::Module observed = torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false,
                                                               torch::jit::QuantType::STATIC);
     const torch::Tensor inputs = calibration.impl().inputs.slice(0, 0, samples);
-    calibrate(observed, inputs, /*batchSize=*/32, progress.part(0.05, 0.85));
+    calibrate(observed, inputs, kCalibrationBatch, progress.part(0.05, 0.85), &floatLayerOutputs);
     progress.update("Inserting quantize/dequantize", 0.87);
     torch::jit::Module withQuantOps =
         torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
@@ -143,7 +147,9 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   described.recipe = &recipe;
   described.engine = runtime.quantizedEngine;
   described.record = {{"observer", observerName}};
-  described.sampleInputs = calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32));
+  described.sampleInputs =
+      calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, kCalibrationBatch));
+  described.floatLayerOutputs = std::move(floatLayerOutputs);
   QuantizationOutcome outcome = describeInt8Model(described);
   // The recipe line comes last, as it always did.
   const std::string recipeNote = outcome.notes.back();
