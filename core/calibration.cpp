@@ -71,8 +71,8 @@ def add_to_histogram(self, y, new_min: float, new_max: float):
             shifted[1:] = integral[:-1]
             merged = ((integral - shifted) / float(self.upsample_rate)).float()
         else:
-            # The kept range is a sliver of the new one (under 1/8 of a new bin per old bin): the
-            # upsampled grid would be huge, and each old bin falls inside one new bin anyway.
+            # The kept range is a sliver of the new one (over 8 old bins per new bin): the upsampled grid
+            # would be huge (billions of cells), and each old bin falls inside one new bin nearly whole.
             new_width = (combined_max - combined_min) / float(self.bins)
             centers = self.hist_min + (torch.arange(self.bins).double() + 0.5) * (fine_width * float(self.upsample_rate))
             index = ((centers - combined_min) / new_width).long().clamp(0, self.bins - 1)

@@ -26,11 +26,6 @@ bool isQuantizedLayerOp(const std::string& kind) {
          kind.find("prepack") == std::string::npos && kind.find("unpack") == std::string::npos;
 }
 
-bool endsWith(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // An int8 layer op whose name goes beyond the layer kind ("quantized::conv2d_relu") has fused what follows
 // the layer; ReLU is the only such fusion the float model can mirror exactly (relu of its output).
 enum class Fusion { None, Relu, Other };
