@@ -1,5 +1,6 @@
 #include "core/internal/calibration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -261,9 +262,15 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
   // One pass: histograms grow with the range as they go (add_to_histogram), as PyTorch's do.
   torch::InferenceMode inference;
   const int64_t n = inputs.size(0);
-  for (int64_t start = 0; start < n; start += batchSize) {
+  // The per-layer report's samples, when asked for, are a batch of their own: the first `samples` of
+  // the first batch; the rest of that batch follows, then the others as usual.
+  int64_t firstEnd = std::min(n, batchSize);
+  if (firstBatchOutputs && firstBatchOutputs->samples > 0)
+    firstEnd = std::min(firstEnd, firstBatchOutputs->samples);
+  for (int64_t start = 0; start < n;) {
     progress.update("Calibrating", double(start) / double(n));
-    const torch::Tensor batch = inputs.slice(0, start, std::min(n, start + batchSize));
+    const int64_t end = start == 0 ? firstEnd : std::min(n, (start / batchSize + 1) * batchSize);
+    const torch::Tensor batch = inputs.slice(0, start, end);
     if (start == 0 && firstBatchOutputs) {
       // The observed model computes the float model's values: its layer outputs on this batch are the
       // reference of the per-layer output report, with no second float forward.
@@ -271,6 +278,7 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
     } else {
       observed.forward({batch});
     }
+    start = end;
   }
   computeObserverQParams(observed);
 }

@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -179,6 +180,11 @@ struct Probe {
 };
 
 }  // namespace
+
+int64_t layerOutputSamples(int64_t valuesPerSample, int64_t available) {
+  return std::min(available,
+                  std::max<int64_t>(8, (int64_t{1} << 20) / std::max<int64_t>(1, valuesPerSample)));
+}
 
 void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& inputs,
                          FloatLayerOutputs& outputs) {

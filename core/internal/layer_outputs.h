@@ -20,9 +20,14 @@ struct FloatLayerOutputs {
     torch::Tensor tensor;
     bool afterRelu = false;
   };
-  torch::Tensor inputs;
+  int64_t samples = 0;   // asked for: how many of the first calibration samples (0: the first batch)
+  torch::Tensor inputs;  // the samples they were computed on
   std::map<std::string, Output> byLayer;
 };
+// How many samples the per-layer output report runs on: as many of the first `available` as hold about a
+// million input values, at least 8 (its cost follows the activations: 8 images for an ImageNet model,
+// every sample of a small one).
+int64_t layerOutputSamples(int64_t valuesPerSample, int64_t available);
 void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& inputs,
                          FloatLayerOutputs& outputs);
 

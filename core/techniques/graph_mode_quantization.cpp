@@ -90,9 +90,12 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   progress.update("Folding batch norms", 0.02);
   torch::jit::QConfigDict qconfigs;
   constexpr int64_t kCalibrationBatch = 32;
-  // The per-layer output report compares on the first calibration batch, whose float layer outputs the
+  // The per-layer output report compares on the first calibration samples, whose float layer outputs the
   // calibration pass keeps.
+  const int64_t reportSamples =
+      layerOutputSamples(calibration.impl().inputs[0].numel(), std::min<int64_t>(samples, kCalibrationBatch));
   FloatLayerOutputs floatLayerOutputs;
+  floatLayerOutputs.samples = reportSamples;
   torch::jit::Module folded;
   torch::jit::Module quantized;
   try {
@@ -147,8 +150,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   described.recipe = &recipe;
   described.engine = runtime.quantizedEngine;
   described.record = {{"observer", observerName}};
-  described.sampleInputs =
-      calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, kCalibrationBatch));
+  described.sampleInputs = calibration.impl().inputs.slice(0, 0, reportSamples);
   described.floatLayerOutputs = std::move(floatLayerOutputs);
   QuantizationOutcome outcome = describeInt8Model(described);
   // The recipe line comes last, as it always did.

@@ -24,9 +24,9 @@ samples, mode = int(sys.argv[5]), sys.argv[6]
 torch.set_num_threads(threads)
 torch.backends.quantized.engine = engine
 
+torch.manual_seed(0)
 model = torchvision.models.resnet18(weights=None)
 if mode == "make":
-    torch.manual_seed(0)
     model.train()
     with torch.no_grad():
         for _ in range(4):
