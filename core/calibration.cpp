@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include "core/errors.h"
 #include "core/internal/layer_outputs.h"
 
@@ -261,6 +263,8 @@ void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_
   }
   // One pass: histograms grow with the range as they go (add_to_histogram), as PyTorch's do.
   torch::InferenceMode inference;
+  // A forward or two per graph: the executor's profiling and optimization passes would not pay off.
+  torch::jit::GraphOptimizerEnabledGuard runAsIs(false);
   const int64_t n = inputs.size(0);
   // The per-layer report's samples, when asked for, are a batch of their own: the first `samples` of
   // the first batch; the rest of that batch follows, then the others as usual.

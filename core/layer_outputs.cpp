@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
 #include <cmath>
@@ -110,6 +111,8 @@ std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
   graph->eraseOutput(0);
   graph->registerOutput(tuple->output());
   torch::jit::GraphFunction probe("quantscope_probe", graph, nullptr);
+  // One run: the executor's profiling and optimization passes would not pay off.
+  torch::jit::GraphOptimizerEnabledGuard runAsIs(false);
   torch::jit::Stack stack{module._ivalue(), input};
   probe.run(stack);
   std::vector<torch::Tensor> outputs;
