@@ -1,29 +1,40 @@
 #include "core/internal/calibration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include "core/errors.h"
+#include "core/internal/layer_outputs.h"
 
 namespace quantscope {
 namespace {
 
-constexpr int64_t kHistogramBins = 2048;  // as HistogramObserver
+constexpr int64_t kHistogramBins = 2048;         // as HistogramObserver
+constexpr int64_t kHistogramUpsampleRate = 128;  // as HistogramObserver
 constexpr int64_t kQUInt8 = static_cast<int64_t>(c10::ScalarType::QUInt8);
 
+// One pass over the data: min/max (or their moving average) per tensor or per channel and, for the
+// histogram and percentile kinds, a histogram that grows with the range as
+// torch.ao.quantization.HistogramObserver's does (a histogram already kept is upsampled onto a wider grid
+// by upsample_rate and merged), but on the exact float range rather than 1.13's int(min)/int(max).
+// forward has one return, so that once inlined its output is its input (probes find the layers' weights).
 const char* const kObserverSource = R"JIT(
 def forward(self, x):
-    if x.numel() == 0:
-        return x
-    y = x.detach().float()
-    if self.mode == 0:
+    if x.numel() > 0:
+        y = x.detach().float()
         if self.ch_axis >= 0:
             z = y.transpose(0, self.ch_axis).flatten(1)
             current_min = torch.amin(z, 1)
             current_max = torch.amax(z, 1)
         else:
-            current_min = torch.min(y).reshape([1])
-            current_max = torch.max(y).reshape([1])
+            current_min, current_max = torch.aminmax(y)
+            current_min = current_min.reshape([1])
+            current_max = current_max.reshape([1])
+        if self.keeps_histogram:
+            self.add_to_histogram(y, float(current_min.item()), float(current_max.item()))
         if self.batches == 0:
             self.min_val = current_min
             self.max_val = current_max
@@ -34,9 +45,44 @@ def forward(self, x):
             self.min_val = torch.min(current_min, self.min_val)
             self.max_val = torch.max(current_max, self.max_val)
         self.batches = self.batches + 1
-    elif self.mode == 1:
-        self.histogram = self.histogram + torch.histc(y, self.bins, self.hist_min, self.hist_max)
     return x
+
+def add_to_histogram(self, y, new_min: float, new_max: float):
+    if self.batches == 0 or self.hist_min == self.hist_max:
+        self.histogram = torch.histc(y, self.bins, new_min, new_max)
+        self.hist_min = new_min
+        self.hist_max = new_max
+    elif new_min >= self.hist_min and new_max <= self.hist_max:
+        self.histogram = self.histogram + torch.histc(y, self.bins, self.hist_min, self.hist_max)
+    else:
+        combined_min = min(new_min, self.hist_min)
+        combined_max = max(new_max, self.hist_max)
+        fine_width = (self.hist_max - self.hist_min) / float(self.bins * self.upsample_rate)
+        ratio = (combined_max - combined_min) / (float(self.bins) * fine_width)
+        downsample_rate = int(ratio)
+        if float(downsample_rate) < ratio:
+            downsample_rate = downsample_rate + 1
+        if downsample_rate <= 8 * self.upsample_rate:
+            # HistogramObserver._adjust_min_max and _combine_histograms
+            combined_max = combined_min + float(downsample_rate * self.bins) * fine_width
+            start = int(round((self.hist_min - combined_min) / fine_width))
+            start = max(0, min(start, self.bins * (downsample_rate - self.upsample_rate)))
+            wide = torch.zeros([self.bins * downsample_rate], dtype=7)
+            wide[start:start + self.bins * self.upsample_rate] = self.histogram.double().repeat_interleave(self.upsample_rate)
+            integral = torch.cumsum(wide, 0)[downsample_rate - 1::downsample_rate]
+            shifted = torch.zeros([self.bins], dtype=7)
+            shifted[1:] = integral[:-1]
+            merged = ((integral - shifted) / float(self.upsample_rate)).float()
+        else:
+            # The kept range is a sliver of the new one (over 8 old bins per new bin): the upsampled grid
+            # would be huge (billions of cells), and each old bin falls inside one new bin nearly whole.
+            new_width = (combined_max - combined_min) / float(self.bins)
+            centers = self.hist_min + (torch.arange(self.bins).double() + 0.5) * (fine_width * float(self.upsample_rate))
+            index = ((centers - combined_min) / new_width).long().clamp(0, self.bins - 1)
+            merged = torch.zeros([self.bins]).index_add_(0, index, self.histogram)
+        self.histogram = torch.histc(y, self.bins, combined_min, combined_max) + merged
+        self.hist_min = combined_min
+        self.hist_max = combined_max
 
 def calculate_qparams(self):
     return (self.qscale, self.qzero)
@@ -142,7 +188,10 @@ torch::jit::Module makeCalibrationObserver(const CalibrationObserverSpec& s) {
   m.register_attribute("percentile", c10::FloatType::get(), s.percentile);
   m.register_attribute("averaging_constant", c10::FloatType::get(),
                        s.kind == ObserverKind::MovingAverageMinMax ? 0.01 : 0.0);
-  m.register_attribute("mode", c10::IntType::get(), int64_t{0});
+  m.register_attribute(
+      "keeps_histogram", c10::BoolType::get(),
+      !s.isWeight && (s.kind == ObserverKind::Histogram || s.kind == ObserverKind::Percentile));
+  m.register_attribute("upsample_rate", c10::IntType::get(), kHistogramUpsampleRate);
   m.register_attribute("batches", c10::IntType::get(), int64_t{0});
   m.register_attribute("bins", c10::IntType::get(), kHistogramBins);
   m.register_attribute("hist_min", c10::FloatType::get(), 0.0);
@@ -206,38 +255,34 @@ std::pair<double, double> histogramL2Range(const std::vector<double>& histogram,
 }
 
 void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize,
-               const Progress& progress) {
-  std::vector<torch::jit::Module> observers = observersOf(observed);
-  if (observers.empty()) {
+               const Progress& progress, FloatLayerOutputs* firstBatchOutputs) {
+  if (observersOf(observed).empty()) {
     throw Error(
         "The model has no layer that static quantization can quantize (no Conv or Linear reached by the "
         "graph); nothing was written.");
   }
-  bool needsHistogram = false;
-  for (auto& o : observers) {
-    const auto kind = static_cast<ObserverKind>(o.attr("observer_kind").toInt());
-    needsHistogram |= !o.attr("is_weight").toBool() &&
-                      (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile);
-  }
-  const int passes = needsHistogram ? 2 : 1;
+  // One pass: histograms grow with the range as they go (add_to_histogram), as PyTorch's do.
   torch::InferenceMode inference;
+  // A forward or two per graph: the executor's profiling and optimization passes would not pay off.
+  torch::jit::GraphOptimizerEnabledGuard runAsIs(false);
   const int64_t n = inputs.size(0);
-  for (int pass = 0; pass < passes; ++pass) {
-    if (pass == 1) {
-      // The histogram pass spans each activation's whole observed range, known after the first pass.
-      for (auto& o : observers) {
-        const bool weight = o.attr("is_weight").toBool();
-        o.setattr("mode", int64_t{weight ? 2 : 1});
-        if (weight || o.attr("batches").toInt() == 0) continue;
-        o.setattr("hist_min", o.attr("min_val").toTensor().item<double>());
-        o.setattr("hist_max", o.attr("max_val").toTensor().item<double>());
-      }
+  // The per-layer report's samples, when asked for, are a batch of their own: the first `samples` of
+  // the first batch; the rest of that batch follows, then the others as usual.
+  int64_t firstEnd = std::min(n, batchSize);
+  if (firstBatchOutputs && firstBatchOutputs->samples > 0)
+    firstEnd = std::min(firstEnd, firstBatchOutputs->samples);
+  for (int64_t start = 0; start < n;) {
+    progress.update("Calibrating", double(start) / double(n));
+    const int64_t end = start == 0 ? firstEnd : std::min(n, (start / batchSize + 1) * batchSize);
+    const torch::Tensor batch = inputs.slice(0, start, end);
+    if (start == 0 && firstBatchOutputs) {
+      // The observed model computes the float model's values: its layer outputs on this batch are the
+      // reference of the per-layer output report, with no second float forward.
+      captureLayerOutputs(observed, batch, *firstBatchOutputs);
+    } else {
+      observed.forward({batch});
     }
-    for (int64_t start = 0; start < n; start += batchSize) {
-      progress.update(pass == 0 ? "Calibrating: activation ranges" : "Calibrating: activation histograms",
-                      (double(pass) + double(start) / double(n)) / passes);
-      observed.forward({inputs.slice(0, start, std::min(n, start + batchSize))});
-    }
+    start = end;
   }
   computeObserverQParams(observed);
 }
@@ -278,7 +323,7 @@ void computeObserverQParams(torch::jit::Module& observed) {
         (kind == ObserverKind::Histogram || kind == ObserverKind::Percentile)) {
       const torch::Tensor h = o.attr("histogram").toTensor().to(torch::kDouble).contiguous();
       const std::vector<double> histogram(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
-      const double lo = minVal.item<double>(), hi = maxVal.item<double>();
+      const double lo = o.attr("hist_min").toDouble(), hi = o.attr("hist_max").toDouble();
       if (hi > lo) {
         // As HistogramObserver, the L2 search targets the grid's levels: 256 at 8 bits, 2^b below, so a
         // 4-bit activation gets the clipping that is optimal for 16 levels, not for 256.

@@ -1,49 +1,118 @@
 #include "core/internal/layer_outputs.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <map>
 
-#include "core/metrics.h"
+#include "core/internal/graph_walk.h"
 
 namespace quantscope {
 namespace {
 
 bool isFloatLayerOp(const std::string& kind) {
-  return kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" || kind == "aten::linear";
+  return kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" ||
+         kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" ||
+         kind == "aten::conv_transpose3d" || kind == "aten::_convolution" || kind == "aten::linear";
 }
 
 bool isQuantizedLayerOp(const std::string& kind) {
-  return kind.rfind("quantized::conv", 0) == 0 || kind.rfind("quantized::linear", 0) == 0;
+  return (kind.rfind("quantized::conv", 0) == 0 || kind.rfind("quantized::linear", 0) == 0) &&
+         kind.find("prepack") == std::string::npos && kind.find("unpack") == std::string::npos;
 }
 
-// "layer1.0.conv1" from the GetAttr chain that leads from `self` to a layer's weight.
-std::string modulePath(torch::jit::Value* weight) {
-  std::vector<std::string> parts;
-  torch::jit::Node* node = weight->node();
-  if (node->kind() != c10::prim::GetAttr) return {};
-  for (node = node->input(0)->node(); node->kind() == c10::prim::GetAttr; node = node->input(0)->node()) {
-    parts.insert(parts.begin(), node->s(c10::attr::name));
-  }
+// An int8 layer op whose name goes beyond the layer kind ("quantized::conv2d_relu") has fused what follows
+// the layer; ReLU is the only such fusion the float model can mirror exactly (relu of its output).
+enum class Fusion { None, Relu, Other };
+Fusion fusionOf(const std::string& kind) {
+  static const char* const plain[] = {"quantized::conv1d",           "quantized::conv2d",
+                                      "quantized::conv3d",           "quantized::conv_transpose1d",
+                                      "quantized::conv_transpose2d", "quantized::conv_transpose3d",
+                                      "quantized::linear",           "quantized::linear_dynamic"};
+  for (const char* p : plain)
+    if (kind == p) return Fusion::None;
+  for (const char* p : plain)
+    if (kind == std::string(p) + "_relu") return Fusion::Relu;
+  return Fusion::Other;
+}
+
+// The attribute path a GetAttr chain reads from `self`: "layer1.0.conv1.weight" or, in an int8 graph,
+// "quantized_forward._jit_pass_packed_weight_3". Empty when the value is not such a chain.
+std::string attributePath(torch::jit::Value* value) {
   std::string path;
-  for (const auto& p : parts) path += (path.empty() ? "" : ".") + p;
-  return path;
+  torch::jit::Node* node = value->node();
+  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
+    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
+  return node->kind() == c10::prim::Param ? path : std::string();
 }
 
-// Runs `module` with the graph changed to return (output, every probed value); returns the probed values.
+// "layer1.0.conv1" from the chain that reads its weight ("layer1.0.conv1.weight").
+std::string layerOfWeight(torch::jit::Value* weight) {
+  const std::string path = attributePath(weight);
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+// One run of a layer in a graph: the op, and whether it is at the graph's top level (a value computed
+// inside an if/loop block cannot be returned from the graph).
+struct LayerCall {
+  torch::jit::Node* node = nullptr;
+  bool topLevel = false;
+};
+
+// Whether a node after `from` (nested blocks included) may write to `value`'s memory.
+bool writtenAfter(const torch::jit::AliasDb& aliases, torch::jit::Value* value, torch::jit::Node* from) {
+  if (!aliases.hasWriters(value)) return false;
+  bool written = false;
+  std::vector<torch::jit::Block*> blocks;
+  for (torch::jit::Node* n = from->next(); n != from->owningBlock()->return_node() && !written;
+       n = n->next()) {
+    written = aliases.writesToAlias(n, {value});
+    for (torch::jit::Block* b : n->blocks()) blocks.push_back(b);
+  }
+  while (!blocks.empty() && !written) {
+    torch::jit::Block* block = blocks.back();
+    blocks.pop_back();
+    for (torch::jit::Node* n : block->nodes()) {
+      written = written || aliases.writesToAlias(n, {value});
+      for (torch::jit::Block* b : n->blocks()) blocks.push_back(b);
+    }
+  }
+  return written;
+}
+
+// Runs `module` with the graph changed to also return every probed value as it is where it is made.
+// A value that a later op changes in place is copied there (the float model's `out += identity` and
+// ReLU(inplace=True) would otherwise turn conv2's output into the residual sum); the others are returned
+// as they are, since a copy of a 100 MB activation costs as much as the layer.
 std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
                                      const std::shared_ptr<torch::jit::Graph>& graph,
                                      const std::vector<torch::jit::Value*>& probes,
                                      const torch::Tensor& input) {
+  std::vector<bool> copy;
+  {
+    const torch::jit::AliasDb aliases(graph);
+    for (torch::jit::Value* probe : probes) copy.push_back(writtenAfter(aliases, probe, probe->node()));
+  }
   std::vector<torch::jit::Value*> values{graph->outputs()[0]};
-  values.insert(values.end(), probes.begin(), probes.end());
+  for (size_t i = 0; i < probes.size(); ++i) {
+    torch::jit::WithInsertPoint after(probes[i]->node()->next());
+    values.push_back(copy[i] ? graph->insert(c10::aten::clone, {probes[i]}) : probes[i]);
+  }
   torch::jit::WithInsertPoint end(graph->return_node());
   torch::jit::Node* tuple = graph->insertNode(graph->createTuple(values));
   graph->eraseOutput(0);
   graph->registerOutput(tuple->output());
   torch::jit::GraphFunction probe("quantscope_probe", graph, nullptr);
+  // One run: the executor's profiling and optimization passes would not pay off.
+  torch::jit::GraphOptimizerEnabledGuard runAsIs(false);
   torch::jit::Stack stack{module._ivalue(), input};
   probe.run(stack);
   std::vector<torch::Tensor> outputs;
@@ -52,15 +121,98 @@ std::vector<torch::Tensor> runProbed(const torch::jit::Module& module,
   return outputs;
 }
 
-std::vector<float> flat(const torch::Tensor& t) {
-  const torch::Tensor f = (t.is_quantized() ? t.dequantize() : t).to(torch::kFloat).contiguous().flatten();
-  return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+// Where to take a float layer's output: the op's own output or, when `afterRelu` and the output goes only
+// into a ReLU, that ReLU's output (what an int8 op fused with its ReLU computes).
+torch::jit::Value* floatProbe(torch::jit::Node* layerOp, bool afterRelu) {
+  torch::jit::Value* output = layerOp->output();
+  if (!afterRelu || output->uses().size() != 1) return output;
+  torch::jit::Node* user = output->uses()[0].user;
+  const bool relu = user->kind() == c10::aten::relu || user->kind() == c10::aten::relu_;
+  return relu && user->owningBlock() == layerOp->owningBlock() ? user->output() : output;
 }
+
+// Sample by sample: the temporaries of one sample come back from the heap, while whole-batch ones
+// (100 MB for ResNet's first layer) are fresh pages each time, which cost more than the arithmetic.
+double sqnrDb(const torch::Tensor& reference, const torch::Tensor& candidate, bool reluOnReference) {
+  double signal = 0, noise = 0;
+  const bool batched = reference.dim() > 0;
+  for (int64_t i = 0; i < (batched ? reference.size(0) : 1); ++i) {
+    torch::Tensor r = (batched ? reference[i] : reference).to(torch::kFloat);
+    if (reluOnReference) r = torch::relu(r);
+    const torch::Tensor q = batched ? candidate[i] : candidate;
+    const torch::Tensor c = q.is_quantized() ? q.dequantize() : q.to(torch::kFloat);
+    const double s = r.norm().item<double>(), d = (r - c).norm().item<double>();
+    signal += s * s;
+    noise += d * d;
+  }
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  if (signal == 0) return -std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(signal / noise);
+}
+
+bool feedsClamp(torch::jit::Value* value) {
+  for (const auto& use : value->uses()) {
+    const std::string kind = use.user->kind().toQualString();
+    if (kind == "aten::clamp" || kind == "aten::hardtanh" || kind == "aten::clamp_" ||
+        kind == "aten::hardtanh_")
+      return true;
+  }
+  return false;
+}
+
+// Every Conv/Linear op of an inlined float graph, by the layer whose weight it reads.
+std::map<std::string, std::vector<LayerCall>> floatLayerCalls(
+    const std::shared_ptr<torch::jit::Graph>& graph) {
+  std::map<std::string, std::vector<LayerCall>> calls;
+  forEachNode(graph, [&](torch::jit::Node* node) {
+    if (!isFloatLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
+    const std::string name = layerOfWeight(node->input(1));
+    if (!name.empty()) calls[name].push_back({node, node->owningBlock() == graph->block()});
+  });
+  return calls;
+}
+
+// A pairing of one run of a layer in both graphs.
+struct Probe {
+  LayerQuantization* layer = nullptr;
+  torch::jit::Node* floatOp = nullptr;
+  torch::jit::Value* floatOutput = nullptr;
+  torch::jit::Value* int8Output = nullptr;
+  Fusion fusion = Fusion::None;
+  std::string int8Kind;
+};
 
 }  // namespace
 
+int64_t layerOutputSamples(int64_t valuesPerSample, int64_t available) {
+  return std::min(available,
+                  std::max<int64_t>(8, (int64_t{1} << 20) / std::max<int64_t>(1, valuesPerSample)));
+}
+
+void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& inputs,
+                         FloatLayerOutputs& outputs) {
+  auto graph = module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  std::vector<std::string> names;
+  std::vector<torch::jit::Value*> values;
+  std::vector<bool> afterRelu;
+  for (const auto& [name, calls] : floatLayerCalls(graph)) {
+    if (calls.size() != 1 || !calls.front().topLevel) continue;  // the report runs the frozen model for these
+    names.push_back(name);
+    // After the ReLU a layer feeds alone: the int8 graph fuses the two (conv2d_relu), and that value is
+    // not changed in place later, so it needs no copy.
+    values.push_back(floatProbe(calls.front().node, true));
+    afterRelu.push_back(values.back() != calls.front().node->output());
+  }
+  const std::vector<torch::Tensor> captured = runProbed(module, graph, values, inputs);
+  outputs.inputs = inputs;
+  outputs.byLayer.clear();
+  for (size_t i = 0; i < names.size(); ++i) outputs.byLayer[names[i]] = {captured[i], afterRelu[i]};
+}
+
 void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::Module& quantized,
-                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers) {
+                        const torch::Tensor& inputs, std::vector<LayerQuantization>& layers,
+                        const FloatLayerOutputs* captured) {
   // Freezing resolves branches on module flags (MobileNetV2's use_res_connect) as the int8 graph's
   // freezing did; parameters stay attributes so that each layer keeps its name.
   const torch::jit::Module frozenFloat =
@@ -69,42 +221,122 @@ void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::
   torch::jit::Inline(*floatGraph);
   auto quantizedGraph = quantized.get_method("forward").graph()->copy();
   torch::jit::Inline(*quantizedGraph);
-  // Top-level nodes only: a value computed inside an if/loop block cannot be returned from the graph.
-  std::vector<torch::jit::Value*> floatOutputs, quantizedOutputs;
-  std::vector<std::string> names;
-  std::vector<bool> fusedRelu;
-  for (torch::jit::Node* node : floatGraph->nodes()) {
-    if (!isFloatLayerOp(node->kind().toQualString())) continue;
-    floatOutputs.push_back(node->output());
-    names.push_back(modulePath(node->input(1)));
-  }
-  for (torch::jit::Node* node : quantizedGraph->nodes()) {
-    const std::string kind = node->kind().toQualString();
-    if (!isQuantizedLayerOp(kind) || kind.find("prepack") != std::string::npos ||
-        kind.find("unpack") != std::string::npos)
+
+  // Layers are paired by name: the float op reads the layer's weight, the int8 op reads the packed weight
+  // the weight report matched to that layer (packedAs). Pairing by position fails as soon as one layer
+  // stays float (mixed precision) or a graph orders independent branches differently.
+  std::map<std::string, std::vector<LayerCall>> floatCalls = floatLayerCalls(floatGraph), int8Calls;
+  std::map<std::string, std::string> layerOfPacked;
+  for (const auto& layer : layers)
+    if (layer.quantized && !layer.packedAs.empty()) layerOfPacked[layer.packedAs] = layer.layer;
+  forEachNode(quantizedGraph, [&](torch::jit::Node* node) {
+    if (!isQuantizedLayerOp(node->kind().toQualString()) || node->inputs().size() < 2) return;
+    const auto found = layerOfPacked.find(attributePath(node->input(1)));
+    if (found != layerOfPacked.end())
+      int8Calls[found->second].push_back({node, node->owningBlock() == quantizedGraph->block()});
+  });
+  std::vector<Probe> probes;
+  for (auto& layer : layers) {
+    if (!layer.quantized) continue;
+    auto notMeasured = [&](const std::string& why) { layer.scheme += "; output SQNR not measured: " + why; };
+    const auto& floats = floatCalls[layer.layer];
+    const auto& int8s = int8Calls[layer.layer];
+    if (int8s.empty()) {
+      notMeasured("no int8 Conv/Linear op of the quantized graph reads its weight");
       continue;
-    quantizedOutputs.push_back(node->output());
-    fusedRelu.push_back(kind.size() > 5 && kind.compare(kind.size() - 5, 5, "_relu") == 0);
+    }
+    if (floats.size() != int8s.size()) {
+      notMeasured("the float graph runs it " + std::to_string(floats.size()) + " times, the int8 graph " +
+                  std::to_string(int8s.size()));
+      continue;
+    }
+    if (int8s.size() > 1) {
+      // One row per layer: a number for one of its calls would pass for all of them.
+      notMeasured("it runs " + std::to_string(int8s.size()) + " times per forward");
+      continue;
+    }
+    const LayerCall& f = floats.front();
+    const LayerCall& q = int8s.front();
+    if (!f.topLevel || !q.topLevel) {
+      notMeasured("it is computed inside a branch or loop of the graph");
+      continue;
+    }
+    Probe probe{&layer,
+                f.node,
+                f.node->output(),
+                q.node->output(),
+                fusionOf(q.node->kind().toQualString()),
+                q.node->kind().toQualString()};
+    if (probe.fusion == Fusion::Other) {
+      notMeasured("its output does not exist separately in the int8 graph (" + probe.int8Kind +
+                  " fuses it with the op that follows)");
+      continue;
+    }
+    probe.floatOutput = floatProbe(f.node, probe.fusion == Fusion::Relu);
+    // Mixed precision's b-bit activations: the int8 op's output goes through a clamp to its grid that the
+    // float model does not have; what the next layer reads is the clamped value.
+    if (probe.int8Output->uses().size() == 1 &&
+        probe.int8Output->uses()[0].user->kind() == c10::Symbol::fromQualString("aten::clamp") &&
+        !feedsClamp(probe.floatOutput))
+      probe.int8Output = probe.int8Output->uses()[0].user->output();
+    probes.push_back(probe);
   }
-  if (floatOutputs.empty() || floatOutputs.size() != quantizedOutputs.size()) return;  // no safe pairing
+  if (probes.empty()) return;
 
   torch::InferenceMode inference;
-  const std::vector<torch::Tensor> reference = runProbed(frozenFloat, floatGraph, floatOutputs, inputs);
-  const std::vector<torch::Tensor> candidate = runProbed(quantized, quantizedGraph, quantizedOutputs, inputs);
-  for (size_t i = 0; i < reference.size(); ++i) {
-    const torch::Tensor expected = fusedRelu[i] ? torch::relu(reference[i]) : reference[i];
-    if (expected.sizes() != candidate[i].sizes()) continue;
-    for (auto& layer : layers) {
-      if (layer.layer != names[i] || !layer.quantized) continue;
-      layer.outputSqnrDb = signalToQuantizationNoiseDb(flat(expected), flat(candidate[i]));
-      layer.hasOutputSqnr = true;
-      if (candidate[i].is_quantized() && candidate[i].qscheme() == at::kPerTensorAffine) {
-        char qparams[96];
-        std::snprintf(qparams, sizeof(qparams), "; output %s scale %.3g, zero point %lld",
-                      c10::toString(candidate[i].scalar_type()), candidate[i].q_scale(),
-                      static_cast<long long>(candidate[i].q_zero_point()));
-        layer.scheme += qparams;
-      }
+  // The float side comes from the calibration pass when it kept these inputs' layer outputs; the frozen
+  // float model runs only for layers it could not take (called twice, or inside a branch there).
+  const bool reuse =
+      captured && captured->inputs.defined() && captured->inputs.sizes() == inputs.sizes() &&
+      (captured->inputs.data_ptr() == inputs.data_ptr() || torch::equal(captured->inputs, inputs));
+  std::vector<torch::Tensor> reference(probes.size());
+  std::vector<bool> referenceAfterRelu(probes.size(), false);
+  std::vector<torch::jit::Value*> floatValues, int8Values;
+  std::vector<size_t> floatRun;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    int8Values.push_back(probes[i].int8Output);
+    const FloatLayerOutputs::Output* kept = nullptr;
+    if (reuse && captured->byLayer.count(probes[i].layer->layer))
+      kept = &captured->byLayer.at(probes[i].layer->layer);
+    // A value taken after a ReLU serves only a layer fused with it; the layer's own output is needed else.
+    if (kept && (!kept->afterRelu || probes[i].fusion == Fusion::Relu)) {
+      reference[i] = kept->tensor;
+      referenceAfterRelu[i] = kept->afterRelu;
+    } else {
+      floatValues.push_back(probes[i].floatOutput);
+      floatRun.push_back(i);
+    }
+  }
+  if (!floatValues.empty()) {
+    const std::vector<torch::Tensor> computed = runProbed(frozenFloat, floatGraph, floatValues, inputs);
+    for (size_t k = 0; k < floatRun.size(); ++k) {
+      const Probe& p = probes[floatRun[k]];
+      reference[floatRun[k]] = computed[k];
+      referenceAfterRelu[floatRun[k]] = p.floatOutput != p.floatOp->output();
+    }
+  }
+  const std::vector<torch::Tensor> candidate = runProbed(quantized, quantizedGraph, int8Values, inputs);
+  for (size_t i = 0; i < probes.size(); ++i) {
+    LayerQuantization& layer = *probes[i].layer;
+    // The int8 graph has no separate output for a layer fused with its ReLU: the fused op's output is
+    // compared with the float layer's output after the ReLU, as PyTorch's FX reports its ConvReLU modules.
+    const bool afterRelu = probes[i].fusion == Fusion::Relu;
+    if (reference[i].sizes() != candidate[i].sizes()) {
+      layer.scheme += "; output SQNR not measured: its float and int8 outputs differ in shape";
+      continue;
+    }
+    layer.outputSqnrDb = sqnrDb(reference[i], candidate[i], afterRelu && !referenceAfterRelu[i]);
+    layer.hasOutputSqnr = true;
+    if (candidate[i].is_quantized() && candidate[i].qscheme() == at::kPerTensorAffine) {
+      char qparams[96];
+      std::snprintf(qparams, sizeof(qparams), "; output %s scale %.3g, zero point %lld",
+                    c10::toString(candidate[i].scalar_type()), candidate[i].q_scale(),
+                    static_cast<long long>(candidate[i].q_zero_point()));
+      layer.scheme += qparams;
+    }
+    if (afterRelu) {
+      layer.scheme += "; output taken after the ReLU fused into " + probes[i].int8Kind +
+                      " (the layer's own output does not exist separately in the int8 graph)";
     }
   }
 }

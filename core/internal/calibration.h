@@ -1,8 +1,9 @@
 #pragma once
 // Post-training calibration for LibTorch's graph-mode passes. Observers are TorchScript modules that
-// record statistics during calibration forwards (min/max or a moving average; a histogram in a second
-// pass); their quantization parameters are then computed here in C++ and stored on the observer, whose
-// calculate_qparams() InsertQuantDeQuant calls. Numerics follow torch.ao.quantization.observer (1.13).
+// record statistics during calibration forwards (min/max or a moving average; a histogram that grows with
+// the range, in the same single pass); their quantization parameters are then computed here in C++ and
+// stored on the observer, whose calculate_qparams() InsertQuantDeQuant calls. Numerics follow
+// torch.ao.quantization.observer (1.13).
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/script.h>
 
@@ -46,10 +47,14 @@ struct CalibrationQConfigSpec {
 };
 torch::jit::QConfig makeCalibrationQConfig(const CalibrationQConfigSpec& spec);
 
-// Runs the calibration passes over `inputs` (batches of samples) through a module that InsertObservers
-// prepared, then stores every observer's qparams. Throws Error when no observer saw data.
+struct FloatLayerOutputs;
+
+// Runs one calibration pass over `inputs` (batches of samples) through a module that InsertObservers
+// prepared, then stores every observer's qparams. Throws Error when no observer saw data. With
+// `firstBatchOutputs`, the float layers' outputs on the first batch are kept there as well (the reference
+// of the per-layer output report; the observers pass every value through unchanged).
 void calibrate(torch::jit::Module& observed, const torch::Tensor& inputs, int64_t batchSize,
-               const Progress& progress);
+               const Progress& progress, FloatLayerOutputs* firstBatchOutputs = nullptr);
 // Recomputes every calibrated observer's qparams from the statistics it kept, e.g. after its `bits`
 // attribute changed: one calibration serves every bit-width of a layer.
 void computeObserverQParams(torch::jit::Module& observed);

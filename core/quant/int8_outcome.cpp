@@ -21,9 +21,7 @@ int countQuantizedOps(const std::shared_ptr<torch::jit::Graph>& graph) {
   return count;
 }
 
-}  // namespace
-
-Model int8Model(const Int8ModelSource& s) {
+Model int8ModelNamed(const Int8ModelSource& s, const std::vector<LayerQuantization>& layers) {
   QJsonObject record{{"technique", QString::fromStdString(s.technique)},
                      {"recipe", QString::fromStdString(s.recipe->name)},
                      {"engine", QString::fromStdString(s.engine)}};
@@ -31,8 +29,14 @@ Model int8Model(const Int8ModelSource& s) {
     record[QString::fromStdString(key)] = QString::fromStdString(value);
   const std::string json = QJsonDocument(record).toJson(QJsonDocument::Compact).toStdString();
   Model model = makeDerivedModel(s.quantized, *s.original, s.technique + " int8", s.engine, json);
-  recordLayerNames(model, reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes()));
+  recordLayerNames(model, layers);
   return model;
+}
+
+}  // namespace
+
+Model int8Model(const Int8ModelSource& s) {
+  return int8ModelNamed(s, reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes()));
 }
 
 QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
@@ -41,10 +45,14 @@ QuantizationOutcome describeInt8Model(const Int8ModelSource& s) {
     throw Error("No layer of the model could be quantized by '" + s.technique + "'; nothing was written.",
                 "These techniques act on Conv and Linear layers.");
   }
-  QuantizationOutcome outcome{int8Model(s), s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
-  outcome.layers = reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes());
+  // One weight report serves the saved model's layer names and the outcome's rows.
+  std::vector<LayerQuantization> layers =
+      reportWeightQuantization(s.floatReference, s.quantized, convAndLinearTypes());
+  QuantizationOutcome outcome{
+      int8ModelNamed(s, layers), s.technique, s.params, s.recipe->name, s.engine, {}, {}, false};
+  outcome.layers = std::move(layers);
   try {
-    addLayerOutputSqnr(s.floatReference, s.quantized, s.sampleInputs, outcome.layers);
+    addLayerOutputSqnr(s.floatReference, s.quantized, s.sampleInputs, outcome.layers, &s.floatLayerOutputs);
   } catch (const std::exception& e) {
     outcome.notes.push_back("Per-layer output SQNR not measured: " + shortTorchMessage(e));
   }

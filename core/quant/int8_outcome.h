@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "core/internal/layer_outputs.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/quantization_outcome.h"
 
@@ -22,6 +23,7 @@ struct Int8ModelSource {
   std::string engine;
   std::map<std::string, std::string> record;  // extra fields of the archive's quantization record
   torch::Tensor sampleInputs;                 // a few samples for per-layer output SQNR
+  FloatLayerOutputs floatLayerOutputs;  // the float layers' outputs on sampleInputs, if calibration kept them
 };
 
 // The model a run returns: `quantized` with the quantization record (layer names included) and the

@@ -91,6 +91,13 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
 
   progress.update("Folding batch norms", 0.02);
   torch::jit::QConfigDict qconfigs;
+  constexpr int64_t kCalibrationBatch = 32;
+  // The per-layer output report compares on the first calibration samples, whose float layer outputs the
+  // calibration pass keeps.
+  const int64_t reportSamples =
+      layerOutputSamples(calibration.impl().inputs[0].numel(), std::min<int64_t>(samples, kCalibrationBatch));
+  FloatLayerOutputs floatLayerOutputs;
+  floatLayerOutputs.samples = reportSamples;
   torch::jit::Module folded;
   torch::jit::Module quantized;
   try {
@@ -118,7 +125,7 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
     torch::jit::Module observed = torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false,
                                                               torch::jit::QuantType::STATIC);
     const torch::Tensor inputs = calibration.impl().inputs.slice(0, 0, samples);
-    calibrate(observed, inputs, /*batchSize=*/32, progress.part(0.05, 0.85));
+    calibrate(observed, inputs, kCalibrationBatch, progress.part(0.05, 0.85), &floatLayerOutputs);
     progress.update("Inserting quantize/dequantize", 0.87);
     torch::jit::Module withQuantOps =
         torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
@@ -146,7 +153,8 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   described.recipe = &recipe;
   described.engine = runtime.quantizedEngine;
   described.record = {{"observer", observerName}, {"embeddings", toString(embeddings)}};
-  described.sampleInputs = calibration.impl().inputs.slice(0, 0, std::min<int64_t>(samples, 32));
+  described.sampleInputs = calibration.impl().inputs.slice(0, 0, reportSamples);
+  described.floatLayerOutputs = std::move(floatLayerOutputs);
   QuantizationOutcome outcome = describeInt8Model(described);
   describeEmbeddingLayers(outcome.layers, embeddings);
   if (const std::string note = embeddingNote(embeddingRewrite, embeddings); !note.empty())
