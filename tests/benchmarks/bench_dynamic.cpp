@@ -15,21 +15,11 @@
 #include "core/benchmark.h"
 #include "core/quantization_techniques.h"
 #include "core/runtime_info.h"
+#include "tests/benchmarks/bench_machine.h"
 
 using namespace quantscope;
 
-namespace {
-
-std::string cpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   reexecWithTunedEnvironment(argc, argv);
@@ -44,7 +34,7 @@ int main(int argc, char** argv) {
       "Dynamic quantization benchmark: MLP 1024-4096-4096-1000, input 64x1024, %d threads, %d runs after %d "
       "warm-up\n",
       threads, runs, warmup);
-  std::printf("Machine: %s, %u hardware threads, %s\n", cpuModel().c_str(),
+  std::printf("Machine: %s, %u hardware threads, %s\n", bench::cpuModel().c_str(),
               std::thread::hardware_concurrency(), QSysInfo::prettyProductName().toStdString().c_str());
   std::printf("Runtime: %s (BLAS %s)\n\n", describe(runtime).c_str(), runtime.blasLibrary.c_str());
   for (const auto& w : runtime.warnings) std::printf("WARNING: %s\n", w.c_str());

@@ -26,19 +26,11 @@
 #include "core/runtime_info.h"
 #include "core/size_report.h"
 #include "core/workflow.h"
+#include "tests/benchmarks/bench_machine.h"
 
 using namespace quantscope;
 
 namespace {
-
-std::string cpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
 
 const char* environment(const char* name) {
   const char* value = std::getenv(name);
@@ -76,7 +68,7 @@ int main(int argc, char** argv) {
       "heads, feed-forward 2048, batch_first) -> mean -> Linear; input %dx%d token ids; %d threads; %d "
       "rounds of %d runs after %d warm-up, PyTorch and QuantScope alternating\n",
       batch, sequence, threads, rounds, runs, warmup);
-  std::printf("Machine: %s, %u hardware threads, %s\n", cpuModel().c_str(),
+  std::printf("Machine: %s, %u hardware threads, %s\n", bench::cpuModel().c_str(),
               std::thread::hardware_concurrency(), QSysInfo::prettyProductName().toStdString().c_str());
   std::printf("Runtime: %s (BLAS %s); glibc MALLOC_MMAP_THRESHOLD_=%s MALLOC_TRIM_THRESHOLD_=%s\n\n",
               describe(runtime).c_str(), runtime.blasLibrary.c_str(), environment("MALLOC_MMAP_THRESHOLD_"),
