@@ -3,9 +3,9 @@
 #include <QCommandLineParser>
 #include <optional>
 
-#include "core/benchmark.h"
-#include "core/dataset.h"
-#include "core/model.h"
+#include "core/data/dataset.h"
+#include "core/model/model.h"
+#include "core/runtime/benchmark.h"
 #include "core/technique_registry.h"
 
 namespace quantscope::cli {

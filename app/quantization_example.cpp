@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/quantization_techniques.h"
-#include "core/report_text.h"
+#include "core/results/report_text.h"
 #include "core/workflow.h"
 
 using namespace quantscope;

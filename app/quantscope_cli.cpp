@@ -9,9 +9,9 @@
 
 #include "app/cli_options.h"
 #include "core/errors.h"
-#include "core/report_text.h"
-#include "core/run_result_json.h"
-#include "core/runtime_info.h"
+#include "core/results/report_text.h"
+#include "core/results/run_result_json.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 
 using namespace quantscope;

@@ -1,7 +1,7 @@
 // quantscope: the desktop application. Opens with the built-in digits demo loaded.
 #include <QApplication>
 
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "ui/main_window.h"
 
 int main(int argc, char** argv) {

@@ -3,7 +3,7 @@
 // NotAvailableError for a technique that is not built, never a fake result.
 #include <string>
 
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"

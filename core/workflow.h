@@ -4,12 +4,12 @@
 #include <optional>
 #include <string>
 
-#include "core/benchmark.h"
-#include "core/metrics.h"
-#include "core/op_profile.h"
-#include "core/quantization_outcome.h"
-#include "core/runtime_info.h"
-#include "core/size_report.h"
+#include "core/results/metrics.h"
+#include "core/results/quantization_outcome.h"
+#include "core/results/size_report.h"
+#include "core/runtime/benchmark.h"
+#include "core/runtime/op_profile.h"
+#include "core/runtime/runtime_info.h"
 
 namespace quantscope {
 

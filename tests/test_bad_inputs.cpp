@@ -3,7 +3,7 @@
 #include <QtTest>
 #include <atomic>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"

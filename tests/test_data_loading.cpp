@@ -1,8 +1,8 @@
 // Data sources: the built-in digits with its fixed split, image folders, tensor files and CSV files.
 #include <QtTest>
 
-#include "core/dataset.h"
-#include "core/model.h"
+#include "core/data/dataset.h"
+#include "core/model/model.h"
 #include "tests/test_support.h"
 
 using namespace quantscope;

@@ -2,10 +2,10 @@
 #include <QDir>
 #include <QtTest>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/runtime_info.h"
-#include "core/size_report.h"
+#include "core/results/size_report.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

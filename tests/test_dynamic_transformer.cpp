@@ -3,10 +3,10 @@
 // that says so.
 #include <QtTest>
 
-#include "core/dataset.h"
-#include "core/metrics.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/size_report.h"
+#include "core/results/metrics.h"
+#include "core/results/size_report.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

@@ -7,11 +7,11 @@
 #include <QJsonObject>
 #include <QtTest>
 
-#include "core/dataset.h"
-#include "core/metrics.h"
-#include "core/op_profile.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/size_report.h"
+#include "core/results/metrics.h"
+#include "core/results/size_report.h"
+#include "core/runtime/op_profile.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

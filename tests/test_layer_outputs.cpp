@@ -8,7 +8,7 @@
 #include <QtTest>
 #include <cmath>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

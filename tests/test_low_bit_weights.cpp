@@ -13,14 +13,14 @@
 #include <map>
 #include <random>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/weight_report.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/low_bit_weights.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

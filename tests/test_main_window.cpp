@@ -15,8 +15,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "core/dataset.h"
-#include "core/model.h"
+#include "core/data/dataset.h"
+#include "core/model/model.h"
 #include "tests/test_support.h"
 #include "tests/window_test_support.h"
 #include "ui/charts.h"
@@ -140,7 +140,7 @@ class TestMainWindow : public QObject {
     QVERIFY(bits);
     QCOMPARE(bits->findChildren<QCheckBox*>().size(), 7);
     QCOMPARE(form.values().at("candidate_bits"), std::string("4,8"));  // the default, checked
-    bits->findChild<QCheckBox*>("item_3")->click();  // as a user ticking it
+    bits->findChild<QCheckBox*>("item_3")->click();                    // as a user ticking it
     QCOMPARE(form.values().at("candidate_bits"), std::string("3,4,8"));
     form.setValues({{"candidate_bits", "2, 8"}});
     QCOMPARE(form.values().at("candidate_bits"), std::string("2,8"));

@@ -2,11 +2,11 @@
 #include <QtTest>
 #include <cmath>
 
-#include "core/benchmark.h"
-#include "core/comparison.h"
-#include "core/input_spec.h"
-#include "core/metrics.h"
+#include "core/model/input_spec.h"
 #include "core/params/param_kind.h"
+#include "core/results/comparison.h"
+#include "core/results/metrics.h"
+#include "core/runtime/benchmark.h"
 #include "core/technique_registry.h"
 #include "tests/test_support.h"
 

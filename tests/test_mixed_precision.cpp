@@ -6,10 +6,10 @@
 #include <cmath>
 #include <map>
 
-#include "core/dataset.h"
-#include "core/metrics.h"
+#include "core/data/dataset.h"
 #include "core/quant/bit_plan.h"
 #include "core/quantization_techniques.h"
+#include "core/results/metrics.h"
 #include "core/search/bit_width_search.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"

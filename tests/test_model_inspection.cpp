@@ -4,8 +4,8 @@
 #include <QJsonObject>
 #include <QtTest>
 
-#include "core/model.h"
-#include "core/size_report.h"
+#include "core/model/model.h"
+#include "core/results/size_report.h"
 #include "tests/test_support.h"
 
 using namespace quantscope;

@@ -5,9 +5,9 @@
 #include <QProcess>
 #include <QtTest>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

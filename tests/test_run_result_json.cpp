@@ -6,8 +6,8 @@
 #include <QtTest>
 #include <cmath>
 
-#include "core/report_text.h"
-#include "core/run_result_json.h"
+#include "core/results/report_text.h"
+#include "core/results/run_result_json.h"
 
 using namespace quantscope;
 

@@ -4,10 +4,10 @@
 #include <QFile>
 #include <QtTest>
 
-#include "core/comparison.h"
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/runtime_info.h"
+#include "core/results/comparison.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 #include "tests/test_support.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/errors.h"
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope::test {
 

@@ -5,11 +5,11 @@
 
 #include <QtTest>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
-#include "core/model.h"
+#include "core/model/model.h"
 #include "core/pruning/channel_removal.h"
 #include "core/pruning/pruning_masks.h"
 #include "core/quant/fake_quant.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
 #include "core/technique_registry.h"
 #include "core/workflow.h"

@@ -13,7 +13,7 @@
 #include <chrono>
 #include <thread>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "tests/test_support.h"
 #include "tests/window_test_support.h"
 #include "ui/charts.h"

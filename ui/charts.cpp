@@ -8,8 +8,8 @@
 #include <cmath>
 #include <tuple>
 
-#include "core/comparison.h"
-#include "core/report_text.h"
+#include "core/results/comparison.h"
+#include "core/results/report_text.h"
 #include "ui/chart_style.h"
 
 namespace quantscope::ui {

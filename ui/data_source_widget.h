@@ -3,7 +3,7 @@
 // with the options each kind needs. Produces the core's DataSource description.
 #include <QWidget>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 
 class QComboBox;
 class QFormLayout;

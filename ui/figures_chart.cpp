@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/report_text.h"
+#include "core/results/report_text.h"
 #include "ui/chart_style.h"
 #include "ui/charts.h"
 

@@ -27,7 +27,7 @@
 #include <QThread>
 #include <QVBoxLayout>
 
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "core/technique_registry.h"
 #include "ui/charts.h"
 #include "ui/data_source_widget.h"

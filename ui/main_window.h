@@ -4,7 +4,7 @@
 #include <QMainWindow>
 #include <optional>
 
-#include "core/model.h"
+#include "core/model/model.h"
 #include "ui/run_entry.h"
 
 class QComboBox;

@@ -16,9 +16,9 @@
 #include <QTextEdit>
 #include <algorithm>
 
-#include "core/comparison.h"
 #include "core/errors.h"
-#include "core/report_text.h"
+#include "core/results/comparison.h"
+#include "core/results/report_text.h"
 #include "core/technique_registry.h"
 #include "ui/charts.h"
 #include "ui/data_source_widget.h"

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <optional>
 
-#include "core/report_text.h"
+#include "core/results/report_text.h"
 #include "ui/chart_style.h"
 #include "ui/charts.h"
 

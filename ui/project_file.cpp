@@ -7,7 +7,7 @@
 #include <QSaveFile>
 
 #include "core/errors.h"
-#include "core/run_result_json.h"
+#include "core/results/run_result_json.h"
 
 namespace quantscope::ui {
 

@@ -12,9 +12,9 @@
 #include <QSaveFile>
 #include <QTemporaryDir>
 
-#include "core/comparison.h"
 #include "core/errors.h"
-#include "core/run_result_json.h"
+#include "core/results/comparison.h"
+#include "core/results/run_result_json.h"
 
 namespace quantscope::ui {
 namespace {

@@ -8,8 +8,8 @@
 #include <functional>
 #include <memory>
 
-#include "core/dataset.h"
-#include "core/model.h"
+#include "core/data/dataset.h"
+#include "core/model/model.h"
 #include "core/workflow.h"
 #include "ui/run_entry.h"
 #include "ui/training_relay.h"

@@ -4,7 +4,7 @@
 #include <QString>
 #include <optional>
 
-#include "core/model.h"
+#include "core/model/model.h"
 #include "core/workflow.h"
 
 namespace quantscope::ui {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "core/report_text.h"
+#include "core/results/report_text.h"
 
 namespace quantscope::ui {
 namespace {

@@ -2,7 +2,7 @@
 // LibTorch side of Dataset: all samples as one tensor, labels as another (undefined when unlabelled).
 #include <torch/script.h>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 
 namespace quantscope {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

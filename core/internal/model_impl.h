@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "core/model.h"
-#include "core/quantization_outcome.h"
+#include "core/model/model.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

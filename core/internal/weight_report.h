@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/internal/model_impl.h"
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

@@ -9,7 +9,7 @@
 
 #include "core/internal/layer_outputs.h"
 #include "core/internal/qconfig_recipe.h"
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 #include "core/techniques/graph_mode_quantization.h"
 #include "core/training/fake_quant_training.h"
 #include "core/training/training_options.h"

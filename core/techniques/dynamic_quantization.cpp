@@ -20,7 +20,7 @@
 #include "core/internal/weight_report.h"
 #include "core/quant/dynamic_transformer.h"
 #include "core/quant/embedding_quantization.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 
 namespace quantscope {
 namespace {

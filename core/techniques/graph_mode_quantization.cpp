@@ -8,7 +8,7 @@
 #include <torch/csrc/jit/passes/quantization/insert_observers.h>
 #include <torch/csrc/jit/passes/quantization/insert_quant_dequant.h>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/calibration.h"
 #include "core/internal/dataset_impl.h"
@@ -18,7 +18,7 @@
 #include "core/quant/embedding_quantization.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 
 namespace quantscope {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"
@@ -15,10 +15,10 @@
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 #include "core/quant/mixed_precision_model.h"
-#include "core/runtime_info.h"
+#include "core/results/size_report.h"
+#include "core/runtime/runtime_info.h"
 #include "core/search/bit_width_search.h"
 #include "core/search/layer_sensitivity.h"
-#include "core/size_report.h"
 #include "core/techniques/graph_mode_quantization.h"
 
 namespace quantscope {

@@ -7,11 +7,11 @@
 
 #include <cmath>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/weight_report.h"
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 #include "core/pruning/channel_removal.h"
 #include "core/pruning/pruning_masks.h"
 #include "core/quant/fake_quant.h"

@@ -3,10 +3,10 @@
 // the same graph passes with the learned activation ranges.
 #include "core/techniques/quantization_aware_training.h"
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 #include "core/quant/fake_quant.h"
 #include "core/techniques/graph_mode_quantization.h"
 #include "core/training/fake_quant_training.h"

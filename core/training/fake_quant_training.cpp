@@ -1,9 +1,9 @@
 #include "core/training/fake_quant_training.h"
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "core/internal/qconfig_recipe.h"
-#include "core/quantization_outcome.h"
-#include "core/runtime_info.h"
+#include "core/results/quantization_outcome.h"
+#include "core/runtime/runtime_info.h"
 #include "core/technique_registry.h"
 #include "core/training/trainer.h"
 

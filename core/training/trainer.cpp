@@ -8,7 +8,7 @@
 #include <cmath>
 #include <random>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"

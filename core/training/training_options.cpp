@@ -1,6 +1,6 @@
 #include "core/training/training_options.h"
 
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 
 namespace quantscope {
 

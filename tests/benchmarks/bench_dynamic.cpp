@@ -12,9 +12,9 @@
 #include <fstream>
 #include <thread>
 
-#include "core/benchmark.h"
 #include "core/quantization_techniques.h"
-#include "core/runtime_info.h"
+#include "core/runtime/benchmark.h"
+#include "core/runtime/runtime_info.h"
 #include "tests/benchmarks/bench_machine.h"
 
 using namespace quantscope;

@@ -19,12 +19,12 @@
 #include <fstream>
 #include <thread>
 
-#include "core/benchmark.h"
-#include "core/dataset.h"
-#include "core/metrics.h"
+#include "core/data/dataset.h"
 #include "core/quantization_techniques.h"
-#include "core/runtime_info.h"
-#include "core/size_report.h"
+#include "core/results/metrics.h"
+#include "core/results/size_report.h"
+#include "core/runtime/benchmark.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 #include "tests/benchmarks/bench_machine.h"
 

@@ -12,7 +12,7 @@
 #include <QTimer>
 #include <cstdio>
 
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "ui/data_source_widget.h"
 #include "ui/main_window.h"
 #include "ui/run_controller.h"

@@ -9,9 +9,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 
 using namespace quantscope;

@@ -16,9 +16,9 @@
 #include <optional>
 #include <vector>
 
-#include "core/dataset.h"
-#include "core/metrics.h"
-#include "core/runtime_info.h"
+#include "core/data/dataset.h"
+#include "core/results/metrics.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 
 using namespace quantscope;

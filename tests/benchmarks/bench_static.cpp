@@ -9,10 +9,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/benchmark.h"
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 #include "core/errors.h"
-#include "core/runtime_info.h"
+#include "core/runtime/benchmark.h"
+#include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
 
 using namespace quantscope;

@@ -9,8 +9,8 @@
 #include <QTableWidget>
 #include <QTest>
 
-#include "core/dataset.h"
-#include "core/runtime_info.h"
+#include "core/data/dataset.h"
+#include "core/runtime/runtime_info.h"
 #include "ui/charts.h"
 #include "ui/main_window.h"
 #include "ui/run_controller.h"

@@ -1,4 +1,4 @@
-#include "core/size_report.h"
+#include "core/results/size_report.h"
 
 #include "core/internal/model_impl.h"
 

@@ -1,4 +1,4 @@
-#include "core/input_spec.h"
+#include "core/model/input_spec.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,4 +1,4 @@
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 
 #include <dlfcn.h>
 #include <unistd.h>

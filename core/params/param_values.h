@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/quantization_outcome.h"
+#include "core/results/quantization_outcome.h"
 
 namespace quantscope {
 

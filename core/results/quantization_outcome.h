@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "core/model/model.h"
 #include "core/progress.h"
 #include "core/search/mixed_precision_report.h"
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/input_spec.h"
+#include "core/model/input_spec.h"
 
 namespace quantscope {
 

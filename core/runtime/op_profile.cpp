@@ -1,4 +1,4 @@
-#include "core/op_profile.h"
+#include "core/runtime/op_profile.h"
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/csrc/jit/passes/inliner.h>

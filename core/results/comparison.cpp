@@ -1,4 +1,4 @@
-#include "core/comparison.h"
+#include "core/results/comparison.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "core/report_text.h"
+#include "core/results/report_text.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "core/run_result_json.h"
+#include "core/results/run_result_json.h"
 
 #include <QJsonArray>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "core/benchmark.h"
+#include "core/runtime/benchmark.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,7 +7,7 @@
 
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
-#include "core/runtime_info.h"
+#include "core/runtime/runtime_info.h"
 
 namespace quantscope {
 

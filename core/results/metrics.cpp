@@ -1,4 +1,4 @@
-#include "core/metrics.h"
+#include "core/results/metrics.h"
 
 #include <algorithm>
 #include <cmath>

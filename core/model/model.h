@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/input_spec.h"
+#include "core/model/input_spec.h"
 
 namespace quantscope {
 

@@ -2,7 +2,7 @@
 // Plain-text renderings of core results, for the CLI and the example program.
 #include <string>
 
-#include "core/model.h"
+#include "core/model/model.h"
 #include "core/workflow.h"
 
 namespace quantscope {

@@ -1,4 +1,4 @@
-#include "core/dataset.h"
+#include "core/data/dataset.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"
-#include "core/model.h"
+#include "core/model/model.h"
 
 namespace quantscope {
 

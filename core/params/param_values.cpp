@@ -1,4 +1,4 @@
-#include "core/param_values.h"
+#include "core/params/param_values.h"
 
 #include "core/errors.h"
 #include "core/params/param_kind.h"

@@ -5,7 +5,7 @@
 
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
-#include "core/metrics.h"
+#include "core/results/metrics.h"
 
 namespace quantscope {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/input_spec.h"
+#include "core/model/input_spec.h"
 #include "core/progress.h"
 
 namespace quantscope {
