@@ -1,15 +1,13 @@
 #pragma once
-// The seed's helpers: quantize a model with a named technique, then measure both models the same way.
+// The seed's helpers: quantize a model with a named technique, then measure both models the same way
+// (the orchestration; what a run measured is RunResult, in core/results/run_result.h).
 #include <map>
 #include <optional>
 #include <string>
 
 #include "core/results/metrics.h"
-#include "core/results/quantization_outcome.h"
-#include "core/results/size_report.h"
+#include "core/results/run_result.h"
 #include "core/runtime/benchmark.h"
-#include "core/runtime/op_profile.h"
-#include "core/runtime/runtime_info.h"
 
 namespace quantscope {
 
@@ -23,32 +21,6 @@ struct RunOptions {
   const Dataset* calibrationData = nullptr;  // defaults to the test data's first samples when needed
   // Extra models a technique takes by name, e.g. {"student", model} for distillation.
   std::map<std::string, Model> models;
-};
-
-struct RunResult {
-  std::string technique;
-  ParamValues params;
-  std::string recipe;
-  std::string engine;
-  std::string modelPath;
-  std::string datasetName;
-  int64_t datasetSize = 0;
-  SizeComparison sizes;
-  AccuracyMetrics originalAccuracy;
-  AccuracyMetrics quantizedAccuracy;
-  FidelityMetrics fidelity;
-  LatencyStats originalLatency;
-  LatencyStats quantizedLatency;
-  OpProfile quantizedOps;  // where the quantized model's time goes, int8 or float
-  std::vector<LayerQuantization> layers;
-  std::vector<std::string> notes;
-  bool simulated = false;
-  TrainingCurve trainingCurve;
-  std::vector<ResultFigure> figures;
-  MixedPrecisionReport mixedPrecision;
-  double quantizeSeconds = 0;
-  std::string finishedAt;  // ISO 8601, UTC
-  RuntimeInfo runtime;
 };
 
 // What a technique's outcome says about the run, before anything is measured: technique, params, recipe,

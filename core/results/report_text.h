@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/model/model.h"
-#include "core/workflow.h"
+#include "core/results/run_result.h"
 
 namespace quantscope {
 

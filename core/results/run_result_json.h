@@ -2,7 +2,7 @@
 // RunResult <-> JSON, for the CLI's --json, saved reports and the GUI's project files.
 #include <QJsonObject>
 
-#include "core/workflow.h"
+#include "core/results/run_result.h"
 
 namespace quantscope {
 
