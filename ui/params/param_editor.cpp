@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
@@ -129,16 +130,19 @@ class CheckListEditor : public ParamEditor {
  public:
   CheckListEditor(const std::vector<std::string>& items, const std::function<void()>& changed) {
     input_ = new QWidget;
-    auto* layout = new QHBoxLayout(input_);
+    // Four to a row: the form's column is narrow, and every item must stay visible (8 bits included).
+    constexpr int kPerRow = 4;
+    auto* layout = new QGridLayout(input_);
     layout->setContentsMargins(0, 0, 0, 0);
     for (const auto& item : items) {
       auto* box = new QCheckBox(QString::fromStdString(item));
       box->setObjectName(QString::fromStdString("item_" + item));
       QObject::connect(box, &QCheckBox::toggled, box, [changed] { changed(); });
-      layout->addWidget(box);
+      const int index = static_cast<int>(boxes_.size());
+      layout->addWidget(box, index / kPerRow, index % kPerRow);
       boxes_.push_back(box);
     }
-    layout->addStretch(1);
+    layout->setColumnStretch(kPerRow, 1);
   }
   QString value() const override {
     QStringList checked;
