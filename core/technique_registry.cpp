@@ -4,10 +4,11 @@
 #include "core/params/param_kind.h"
 #include "core/techniques/distillation_quantization.h"
 #include "core/techniques/dynamic_quantization.h"
-#include "core/techniques/graph_mode_quantization.h"
+#include "core/techniques/fx_graph_mode_quantization.h"
 #include "core/techniques/mixed_precision_quantization.h"
 #include "core/techniques/pruning_quantization.h"
 #include "core/techniques/quantization_aware_training.h"
+#include "core/techniques/static_quantization.h"
 
 namespace quantscope {
 namespace {

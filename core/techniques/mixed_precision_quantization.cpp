@@ -15,11 +15,11 @@
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 #include "core/quant/mixed_precision_model.h"
+#include "core/quant/post_training_pipeline.h"
 #include "core/results/size_report.h"
 #include "core/runtime/runtime_info.h"
 #include "core/search/bit_width_search.h"
 #include "core/search/layer_sensitivity.h"
-#include "core/techniques/graph_mode_quantization.h"
 
 namespace quantscope {
 namespace {

@@ -15,7 +15,7 @@
 #include "core/pruning/channel_removal.h"
 #include "core/pruning/pruning_masks.h"
 #include "core/quant/fake_quant.h"
-#include "core/techniques/graph_mode_quantization.h"
+#include "core/quant/post_training_pipeline.h"
 #include "core/training/fake_quant_training.h"
 #include "core/training/training_options.h"
 

@@ -8,7 +8,7 @@
 #include "core/internal/model_impl.h"
 #include "core/params/param_values.h"
 #include "core/quant/fake_quant.h"
-#include "core/techniques/graph_mode_quantization.h"
+#include "core/quant/post_training_pipeline.h"
 #include "core/training/fake_quant_training.h"
 #include "core/training/training_options.h"
 

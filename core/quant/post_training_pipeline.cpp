@@ -1,6 +1,4 @@
-// Mirrors torch.ao.quantization.quantize_jit on LibTorch's own passes: dedup module uses, fold conv-bn,
-// insert observers, calibrate, insert quant-dequant, finalize (fusing conv+relu, prepacking weights).
-#include "core/techniques/graph_mode_quantization.h"
+#include "core/quant/post_training_pipeline.h"
 
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -21,11 +19,16 @@
 #include "core/runtime/runtime_info.h"
 
 namespace quantscope {
-namespace {
 
-enum class Scope { WholeGraph, EachModule };
-
-}  // namespace
+std::vector<ParamSpec> recipeAndEngineParams() {
+  return {
+      qconfigParam(
+          "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, "
+          "qnnpack per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the "
+          "best engine."),
+      engineParam(),
+  };
+}
 
 std::vector<ParamSpec> postTrainingParams() {
   std::vector<ParamSpec> params = recipeAndEngineParams();
@@ -58,21 +61,72 @@ std::vector<ParamSpec> postTrainingParams() {
   return params;
 }
 
-std::vector<ParamSpec> recipeAndEngineParams() {
-  return {
-      qconfigParam(
-          "Numerics recipe as get_default_qconfig: fbgemm/x86 per-channel weights and 7-bit activations, "
-          "qnnpack per-tensor weights, onednn per-channel weights and 8-bit activations. Kernels run on the "
-          "best engine."),
-      engineParam(),
-  };
-}
-
 namespace {
 
-QuantizationOutcome runPostTraining(const Model& model, const ParamValues& params,
-                                    const TechniqueContext& context, Scope scope,
-                                    const std::string& technique) {
+constexpr int64_t kCalibrationBatch = 32;
+
+// The qconfig of every module the scope quantizes: the whole graph, or each Conv/Linear module alone.
+torch::jit::QConfigDict qconfigsFor(const torch::jit::Module& folded, const torch::jit::QConfig& qconfig,
+                                    PostTrainingScope scope) {
+  torch::jit::QConfigDict qconfigs;
+  if (scope == PostTrainingScope::WholeGraph) {
+    qconfigs[""] = qconfig;
+    return qconfigs;
+  }
+  for (const auto& sub : folded.named_modules()) {
+    if (std::count(convAndLinearTypes().begin(), convAndLinearTypes().end(), shortTypeName(sub.value)))
+      qconfigs[sub.name] = qconfig;
+  }
+  if (qconfigs.empty()) {
+    throw Error("The model has no Conv or Linear module for static quantization; nothing was written.");
+  }
+  return qconfigs;
+}
+
+torch::jit::QConfig calibrationQConfig(const QConfigRecipe& recipe, ObserverKind observer,
+                                       const ParamValues& params) {
+  CalibrationQConfigSpec spec;
+  spec.perChannelWeights = recipe.perChannelWeights;
+  spec.reduceRangeActivations = recipe.reduceRangeActivations;
+  spec.activationKind = observer;
+  spec.percentile = std::stod(params.at("percentile"));
+  return makeCalibrationQConfig(spec);
+}
+
+// The folded float model (the report's reference) and its int8 conversion, calibrated on `inputs`.
+struct ConvertedModules {
+  torch::jit::Module folded;
+  torch::jit::Module quantized;
+};
+
+ConvertedModules convertThroughGraphPasses(const Model& model, const torch::jit::QConfig& qconfig,
+                                           PostTrainingScope scope, const torch::Tensor& inputs,
+                                           const std::string& engine, const Progress& progress,
+                                           FloatLayerOutputs* floatLayerOutputs) {
+  ConvertedModules modules;
+  progress.update("Folding batch norms", 0.02);
+  modules.folded = foldedFloatCopy(model.impl().module);
+  const torch::jit::QConfigDict qconfigs = qconfigsFor(modules.folded, qconfig, scope);
+  progress.update("Inserting observers", 0.05);
+  torch::jit::Module observed = torch::jit::InsertObservers(modules.folded, "forward", qconfigs,
+                                                            /*inplace=*/false, torch::jit::QuantType::STATIC);
+  calibrate(observed, inputs, kCalibrationBatch, progress.part(0.05, 0.85), floatLayerOutputs);
+  progress.update("Inserting quantize/dequantize", 0.87);
+  torch::jit::Module withQuantOps =
+      torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
+                                     /*debug=*/false, torch::jit::QuantType::STATIC);
+  progress.update("Fusing and packing int8 kernels for " + engine, 0.92);
+  modules.quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
+  return modules;
+}
+
+}  // namespace
+
+QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
+  const Model& model = *request.model;
+  const ParamValues& params = *request.params;
+  const TechniqueContext& context = *request.context;
+  const std::string& technique = request.technique;
   const Progress& progress = context.progress;
   if (!context.calibrationData) {
     throw Error("'" + technique + "' quantization needs calibration data; none was given.",
@@ -89,65 +143,33 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   useQuantizedEngine(params.at("engine"));  // weights are packed for the engine active at Finalize
   const RuntimeInfo runtime = currentRuntimeInfo();
 
-  progress.update("Folding batch norms", 0.02);
-  torch::jit::QConfigDict qconfigs;
-  constexpr int64_t kCalibrationBatch = 32;
   // The per-layer output report compares on the first calibration samples, whose float layer outputs the
   // calibration pass keeps.
   const int64_t reportSamples =
       layerOutputSamples(calibration.impl().inputs[0].numel(), std::min<int64_t>(samples, kCalibrationBatch));
   FloatLayerOutputs floatLayerOutputs;
   floatLayerOutputs.samples = reportSamples;
-  torch::jit::Module folded;
-  torch::jit::Module quantized;
+  ConvertedModules modules;
   try {
-    folded = foldedFloatCopy(model.impl().module);
-    CalibrationQConfigSpec spec;
-    spec.perChannelWeights = recipe.perChannelWeights;
-    spec.reduceRangeActivations = recipe.reduceRangeActivations;
-    spec.activationKind = observer;
-    spec.percentile = std::stod(params.at("percentile"));
-    const torch::jit::QConfig qconfig = makeCalibrationQConfig(spec);
-    if (scope == Scope::WholeGraph) {
-      qconfigs[""] = qconfig;
-    } else {
-      // Eager semantics: each Conv/Linear module is quantized at its own borders, everything else stays
-      // float.
-      for (const auto& sub : folded.named_modules()) {
-        if (std::count(convAndLinearTypes().begin(), convAndLinearTypes().end(), shortTypeName(sub.value)))
-          qconfigs[sub.name] = qconfig;
-      }
-      if (qconfigs.empty()) {
-        throw Error("The model has no Conv or Linear module for static quantization; nothing was written.");
-      }
-    }
-    progress.update("Inserting observers", 0.05);
-    torch::jit::Module observed = torch::jit::InsertObservers(folded, "forward", qconfigs, /*inplace=*/false,
-                                                              torch::jit::QuantType::STATIC);
-    const torch::Tensor inputs = calibration.impl().inputs.slice(0, 0, samples);
-    calibrate(observed, inputs, kCalibrationBatch, progress.part(0.05, 0.85), &floatLayerOutputs);
-    progress.update("Inserting quantize/dequantize", 0.87);
-    torch::jit::Module withQuantOps =
-        torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
-                                       /*debug=*/false, torch::jit::QuantType::STATIC);
-    progress.update("Fusing and packing int8 kernels for " + runtime.quantizedEngine, 0.92);
-    quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
+    modules = convertThroughGraphPasses(model, calibrationQConfig(recipe, observer, params), request.scope,
+                                        calibration.impl().inputs.slice(0, 0, samples),
+                                        runtime.quantizedEngine, progress, &floatLayerOutputs);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error("'" + technique +
                 "' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
   }
-  auto graph = quantized.get_method("forward").graph();
+  auto graph = modules.quantized.get_method("forward").graph();
   torch::jit::ConstantPropagation(graph);
-  const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(quantized, embeddings);
+  const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(modules.quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
 
   progress.update("Comparing each layer's output with the float model", 0.97);
   Int8ModelSource described;
   described.original = &model;
-  described.floatReference = folded;
-  described.quantized = quantized;
+  described.floatReference = modules.folded;
+  described.quantized = modules.quantized;
   described.technique = technique;
   described.params = params;
   described.recipe = &recipe;
@@ -168,43 +190,6 @@ QuantizationOutcome runPostTraining(const Model& model, const ParamValues& param
   outcome.notes.push_back(recipeNote);
   progress.update("Quantized", 1.0);
   return outcome;
-}
-
-}  // namespace
-
-std::vector<ParamSpec> graphModeQuantizationParams() {
-  std::vector<ParamSpec> params{
-      {"example_inputs",
-       ParamType::Text,
-       "",
-       0,
-       0,
-       {},
-       "Example input shape (e.g. 1x3x224x224) to validate the model with; empty: the "
-       "model's input spec."}};
-  for (auto& p : postTrainingParams()) params.push_back(std::move(p));
-  params.push_back(embeddingsParam());
-  return params;
-}
-
-std::vector<ParamSpec> staticQuantizationParams() {
-  std::vector<ParamSpec> params = postTrainingParams();
-  params.push_back(embeddingsParam());
-  return params;
-}
-
-QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
-                                             const TechniqueContext& context) {
-  if (!params.at("example_inputs").empty()) {
-    model.checkInput(InputSpec::parse(params.at("example_inputs"),
-                                      model.inputSpec() ? toString(model.inputSpec()->dtype) : "float"));
-  }
-  return runPostTraining(model, params, context, Scope::WholeGraph, "fx");
-}
-
-QuantizationOutcome runStaticQuantization(const Model& model, const ParamValues& params,
-                                          const TechniqueContext& context) {
-  return runPostTraining(model, params, context, Scope::EachModule, "static");
 }
 
 }  // namespace quantscope
