@@ -37,6 +37,17 @@ struct LayerQuantization {
   int activationBits = 0;
 };
 
+// One post-training accuracy step's effect on one layer (equalization, bias correction, AdaRound): what it
+// changed and the layer's output SQNR against the float layer before and after it, on calibration samples.
+struct AccuracyStepChange {
+  std::string step;    // "equalization", "high-bias absorption", "bias correction", "adaround"
+  std::string layer;   // qualified module name
+  std::string change;  // e.g. "scaled 32 channels by 0.41..2.7 with features.1.conv", "bias shifted by 0.013"
+  double outputSqnrBeforeDb = 0;
+  double outputSqnrAfterDb = 0;
+  bool hasOutputSqnr = false;
+};
+
 struct QuantizationOutcome {
   Model model;
   std::string technique;
@@ -44,11 +55,12 @@ struct QuantizationOutcome {
   std::string recipe;  // the qconfig recipe that picked the numerics: "fbgemm", "qnnpack", ...
   std::string engine;  // the quantized engine whose kernels run it: "onednn", "qnnpack"
   std::vector<LayerQuantization> layers;
-  std::vector<std::string> notes;       // anything the user should know about this run
-  bool simulated = false;               // true for fake-quantized (sub-8-bit) results
-  TrainingCurve trainingCurve;          // training techniques: every step and epoch, per series
-  std::vector<ResultFigure> figures;    // technique-specific measured figures
-  MixedPrecisionReport mixedPrecision;  // mixed: sensitivity and the search's configurations
+  std::vector<std::string> notes;                 // anything the user should know about this run
+  bool simulated = false;                         // true for fake-quantized (sub-8-bit) results
+  TrainingCurve trainingCurve;                    // training techniques: every step and epoch, per series
+  std::vector<ResultFigure> figures;              // technique-specific measured figures
+  MixedPrecisionReport mixedPrecision;            // mixed: sensitivity and the search's configurations
+  std::vector<AccuracyStepChange> accuracySteps;  // PTQ accuracy steps that ran, in order, per layer
 };
 
 }  // namespace quantscope
