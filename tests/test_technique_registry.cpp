@@ -48,8 +48,7 @@ class TestTechniqueRegistry : public QObject {
       std::set<std::string> names;
       for (const ParamSpec& p : t.params) {
         QVERIFY2(!p.help.empty(), (t.name + "." + p.name).c_str());
-        QVERIFY2(names.insert(p.name).second,
-                 qPrintable(name + " repeats " + QByteArray::fromStdString(p.name)));
+        QVERIFY2(names.insert(p.name).second, (t.name + " repeats " + p.name).c_str());
       }
       // Every default is a valid value of its own spec: resolving nothing gives exactly the defaults.
       const ParamValues defaults = TechniqueRegistry::instance().resolveParams(t.name, {});
