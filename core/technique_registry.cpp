@@ -1,41 +1,26 @@
 #include "core/technique_registry.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "core/errors.h"
 #include "core/params/param_kind.h"
-#include "core/techniques/distillation_quantization.h"
-#include "core/techniques/dynamic_quantization.h"
-#include "core/techniques/fx_graph_mode_quantization.h"
-#include "core/techniques/mixed_precision_quantization.h"
-#include "core/techniques/pruning_quantization.h"
-#include "core/techniques/quantization_aware_training.h"
-#include "core/techniques/static_quantization.h"
 
 namespace quantscope {
 namespace {
 
-TechniqueDescriptor available(std::string name, std::string apiFunction, std::string displayName,
-                              std::string summary, std::vector<ParamSpec> params,
-                              std::vector<std::string> layerTypes, bool needsCalibration,
-                              TechniqueFunction run) {
-  TechniqueDescriptor d;
-  d.name = std::move(name);
-  d.apiFunction = std::move(apiFunction);
-  d.displayName = std::move(displayName);
-  d.summary = std::move(summary);
-  d.params = std::move(params);
-  d.layerTypes = std::move(layerTypes);
-  d.available = true;
-  d.needsCalibration = needsCalibration;
-  d.run = std::move(run);
-  return d;
-}
-
-TechniqueDescriptor trainer(TechniqueDescriptor d) {
-  d.trains = true;
-  return d;
+// Filled during static initialisation by each technique's TechniqueRegistration; a function-local static,
+// so it exists before the first registration whatever order the files initialise in.
+std::vector<TechniqueRegistration::Describe>& pendingRegistrations() {
+  static std::vector<TechniqueRegistration::Describe> describers;
+  return describers;
 }
 
 }  // namespace
+
+TechniqueRegistration::TechniqueRegistration(Describe describe) {
+  pendingRegistrations().push_back(describe);
+}
 
 std::string toString(ParamType type) { return paramKind(type).name(); }
 
@@ -48,48 +33,24 @@ std::pair<std::string, std::string> parseParamAssignment(const std::string& text
 }
 
 TechniqueRegistry::TechniqueRegistry() {
-  techniques_.push_back(
-      available("dynamic", "dynamic_quantization", "Dynamic quantization",
-                "int8 weights; activations quantized per batch at run time. No calibration data needed.",
-                dynamicQuantizationParams(), {"Linear", "LSTM", "GRU", "Embedding", "EmbeddingBag"},
-                /*needsCalibration=*/false, runDynamicQuantization));
-  const std::vector<std::string>& convAndLinear = convAndLinearTypes();
-  techniques_.push_back(available(
-      "static", "static_quantization", "Static (post-training) quantization",
-      "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
-      "ranges calibrated on sample data.",
-      staticQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runStaticQuantization));
-  techniques_.push_back(trainer(available("qat", "quantization_aware_training", "Quantization-aware training",
-                                          "Fine-tunes with simulated int8 (fake quantization where fx puts "
-                                          "int8) so the model adapts, then converts "
-                                          "to int8 kernels. Trains on the training data (labels needed).",
-                                          quantizationAwareTrainingParams(), convAndLinear,
-                                          /*needsCalibration=*/true, runQuantizationAwareTraining)));
-  techniques_.push_back(available("fx", "fx_graph_mode_quantization", "Graph-mode (FX) quantization",
-                                  "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 "
-                                  "through relu/add/pool; calibrated on "
-                                  "sample data.",
-                                  graphModeQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
-                                  runGraphModeQuantization));
-  techniques_.push_back(
-      available("mixed", "mixed_precision_quantization", "Mixed-precision quantization",
-                "Any bit-width from 2 to 8 (or float) per layer on the int8 kernels, with the weights packed "
-                "in the file; per-layer sensitivity, and a search for the smallest or the most accurate "
-                "assignment within a budget.",
-                mixedPrecisionQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
-                runMixedPrecisionQuantization));
-  techniques_.push_back(trainer(available(
-      "pruning", "pruning_aware_quantization", "Pruning-aware quantization",
-      "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, "
-      "then "
-      "quantizes to int8. Trains on the training data (labels needed).",
-      pruningQuantizationParams(), convAndLinear, /*needsCalibration=*/true, runPruningQuantization)));
-  techniques_.push_back(trainer(available(
-      "distillation", "knowledge_distillation_quantization", "Knowledge-distillation quantization",
-      "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "
-      "Works on unlabelled data (teacher only).",
-      distillationQuantizationParams(), convAndLinear, /*needsCalibration=*/true,
-      runDistillationQuantization)));
+  for (const TechniqueRegistration::Describe describe : pendingRegistrations())
+    techniques_.push_back(describe());
+  std::sort(techniques_.begin(), techniques_.end(),
+            [](const TechniqueDescriptor& a, const TechniqueDescriptor& b) {
+              return a.listPosition < b.listPosition;
+            });
+  for (size_t i = 1; i < techniques_.size(); ++i) {
+    const TechniqueDescriptor& previous = techniques_[i - 1];
+    if (previous.listPosition == techniques_[i].listPosition) {
+      throw std::logic_error("Techniques '" + previous.name + "' and '" + techniques_[i].name +
+                             "' both registered list position " + std::to_string(previous.listPosition) +
+                             ".");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (techniques_[j].name == techniques_[i].name)
+        throw std::logic_error("Technique '" + techniques_[i].name + "' is registered twice.");
+    }
+  }
 }
 
 const std::vector<std::string>& convAndLinearTypes() {

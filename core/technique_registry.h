@@ -1,6 +1,8 @@
 #pragma once
-// Every quantization technique QuantScope knows, with a typed description of its parameters. The GUI's
-// forms and the CLI's flags and help are generated from these descriptions.
+// Every quantization technique QuantScope knows, with a typed description of its parameters. Each technique
+// describes and registers itself in its own file (core/techniques/), with a TechniqueRegistration; the
+// registry only collects them. The GUI's forms and the CLI's flags and help are generated from these
+// descriptions.
 #include <functional>
 #include <map>
 #include <string>
@@ -47,7 +49,11 @@ using TechniqueFunction =
     std::function<QuantizationOutcome(const Model&, const ParamValues&, const TechniqueContext&)>;
 
 struct TechniqueDescriptor {
-  std::string name;         // "dynamic", "static", "qat", "fx", "mixed", "pruning", "distillation"
+  std::string name;  // "dynamic", "static", "qat", "fx", "mixed", "pruning", "distillation"
+  // Where the technique appears in every list (GUI, --help, the registry): the documented order is dynamic
+  // 1, static 2, qat 3, fx 4, mixed 5, pruning 6, distillation 7. Static initialisation order is
+  // unspecified across files, so the registry sorts by this, never by when a technique registered.
+  int listPosition = 0;
   std::string apiFunction;  // "dynamic_quantization", ...
   std::string displayName;
   std::string summary;  // one line for the GUI and --help
@@ -60,8 +66,21 @@ struct TechniqueDescriptor {
   TechniqueFunction run;
 };
 
+// Registers a technique from its own file, the way PlotJuggler's registerTransform<T>() does:
+//   const TechniqueRegistration registration(dynamicQuantizationTechnique);
+// at namespace scope in core/techniques/dynamic_quantization.cpp. `describe` runs when the registry is first
+// used (after static initialisation), so a descriptor may call anything. The technique files are linked
+// whole (core/CMakeLists.txt), so a registration is never dropped for being otherwise unreferenced.
+class TechniqueRegistration {
+ public:
+  using Describe = TechniqueDescriptor (*)();
+  explicit TechniqueRegistration(Describe describe);
+};
+
 class TechniqueRegistry {
  public:
+  // The registered techniques in listPosition order. Throws std::logic_error when two registrations share a
+  // name or a position (a programming error that the registry test catches).
   static const TechniqueRegistry& instance();
 
   const std::vector<TechniqueDescriptor>& techniques() const { return techniques_; }

@@ -21,67 +21,71 @@ class TestPythonRoundTrip : public QObject {
     QTest::addColumn<QString>("model");
     QTest::addColumn<QString>("data");
     QTest::addColumn<QString>("technique");
+    // How many int8 Linear kernels the saved graph holds (quantized::linear_dynamic for dynamic,
+    // quantized::linear otherwise; fused Linear-ReLU layers run quantized::linear_relu(_dynamic) and are not
+    // counted: the token transformer's ReLU feed-forward fuses linear1, the padded one's GELU does not).
+    QTest::addColumn<int>("int8LinearKernels");
     QTest::newRow("dynamic, scripted MLP") << "mlp.pt"
                                            << "mlp_data.pt"
-                                           << "dynamic";
+                                           << "dynamic" << 3;
     QTest::newRow("dynamic, scripted CNN") << "cnn_scripted.pt"
                                            << ""
-                                           << "dynamic";
+                                           << "dynamic" << 1;
     QTest::newRow("dynamic, traced CNN") << "cnn_traced.pt"
                                          << ""
-                                         << "dynamic";
+                                         << "dynamic" << 1;
     QTest::newRow("dynamic, LSTM") << "lstm.pt"
                                    << ""
-                                   << "dynamic";
+                                   << "dynamic" << 1;
     QTest::newRow("dynamic, GRU") << "gru.pt"
                                   << ""
-                                  << "dynamic";
+                                  << "dynamic" << 1;
     // Token inputs; embedding rows weight-only (the row name picks embeddings=int8 or 4bit).
     QTest::newRow("dynamic, text LSTM, int8 embedding") << "text_classifier.pt"
                                                         << "text_tokens.pt"
-                                                        << "dynamic";
+                                                        << "dynamic" << 1;
     QTest::newRow("dynamic, text LSTM, 4bit embedding") << "text_classifier.pt"
                                                         << "text_tokens.pt"
-                                                        << "dynamic";
+                                                        << "dynamic" << 1;
     QTest::newRow("fx, text LSTM, int8 embedding") << "text_classifier.pt"
                                                    << "text_tokens.pt"
-                                                   << "fx";
+                                                   << "fx" << 1;
     // Transformer encoders on QuantScope's int8 forward (token ids in, padding mask in the second).
     QTest::newRow("dynamic, token transformer") << "token_transformer.pt"
                                                 << "tokens.pt"
-                                                << "dynamic";
+                                                << "dynamic" << 7;
     QTest::newRow("dynamic, padded token transformer") << "padded_token_transformer.pt"
                                                        << "tokens.pt"
-                                                       << "dynamic";
+                                                       << "dynamic" << 9;
     QTest::newRow("fx, scripted CNN") << "cnn_scripted.pt"
                                       << ""
-                                      << "fx";
+                                      << "fx" << 1;
     QTest::newRow("fx, traced CNN") << "cnn_traced.pt"
                                     << ""
-                                    << "fx";
+                                    << "fx" << 1;
     QTest::newRow("static, scripted CNN") << "cnn_scripted.pt"
                                           << ""
-                                          << "static";
+                                          << "static" << 1;
     QTest::newRow("fx, MLP") << "mlp.pt"
                              << "mlp_data.pt"
-                             << "fx";
+                             << "fx" << 1;
     // The training techniques, on the digits demo they train on (one short epoch each).
     QTest::newRow("qat, digits CNN") << "digits_cnn.pt"
                                      << ""
-                                     << "qat";
+                                     << "qat" << 1;
     QTest::newRow("pruning (channels), digits CNN") << "digits_cnn.pt"
                                                     << ""
-                                                    << "pruning";
+                                                    << "pruning" << 1;
     QTest::newRow("distillation, digits student") << "digits_cnn.pt"
                                                   << ""
-                                                  << "distillation";
+                                                  << "distillation" << 1;
     // Packed sub-8-bit weights that __setstate__ unpacks, a float layer, a 6-bit activation clamp.
     QTest::newRow("mixed (2..6 bits, a float layer), digits CNN") << "digits_cnn.pt"
                                                                   << ""
-                                                                  << "mixed";
+                                                                  << "mixed" << 1;
     QTest::newRow("mixed, residual blocks of one class") << "blocks_cnn.pt"
                                                          << ""
-                                                         << "mixed";
+                                                         << "mixed" << 1;
     QTest::newRow("mixed 4-bit, MLP") << "mlp.pt"
                                       << "mlp_data.pt"
                                       << "mixed";
@@ -90,6 +94,7 @@ class TestPythonRoundTrip : public QObject {
     QFETCH(QString, model);
     QFETCH(QString, data);
     QFETCH(QString, technique);
+    QFETCH(int, int8LinearKernels);
     const bool digits = model == "digits_cnn.pt";  // the built-in demo model
     const Model original = Model::load(digits ? builtinDigitsModelPath() : fixture(model.toStdString()));
     const Dataset calibration = Dataset::load(DataSource{
@@ -176,13 +181,17 @@ class TestPythonRoundTrip : public QObject {
     // with its int8 kernels.
     const auto ops = Model::load(saved.toStdString()).graphOperators();
     QVERIFY(ops == outcome.model.graphOperators());
-    QVERIFY(ops.count(technique == "dynamic" ? "quantized::linear_dynamic" : "quantized::linear") == 1);
-    if (model == "lstm.pt") QVERIFY(ops.count("aten::quantized_lstm") == 1);
-    if (model == "gru.pt") QVERIFY(ops.count("aten::quantized_gru") == 1);
+    const auto count = [&](const std::string& op) { return ops.count(op) ? ops.at(op) : 0; };
+    QCOMPARE(count(technique == "dynamic" ? "quantized::linear_dynamic" : "quantized::linear"),
+             int8LinearKernels);
+    // One recurrent call each (the GRU's two layers are one aten::gru call), one embedding lookup.
+    if (model == "lstm.pt") QCOMPARE(count("aten::quantized_lstm"), 1);
+    if (model == "gru.pt") QCOMPARE(count("aten::quantized_gru"), 1);
     if (model.startsWith("text")) {
-      QVERIFY(ops.count(params["embeddings"] == "int8" ? "quantized::embedding_byte"
-                                                       : "quantized::embedding_4bit") == 1);
-      QVERIFY(ops.count("aten::embedding") == 0);
+      QCOMPARE(
+          count(params["embeddings"] == "int8" ? "quantized::embedding_byte" : "quantized::embedding_4bit"),
+          1);
+      QCOMPARE(count("aten::embedding"), 0);
     }
   }
 };

@@ -190,7 +190,10 @@ void MainWindow::onProgress(const QString& stage, double fraction, qint64 elapse
 void MainWindow::onRunFinished(const RunEntry& entry) {
   nextRunId_ = std::max(nextRunId_, entry.id + 1);
   charts_->endLiveTraining(/*finished=*/true);  // the run's own curve replaces the live one
-  // A model that had no input spec took the data's during the run: show it where the user gives it.
+  // A model that had no input spec took the data's during the run: the window's model adopts it here, on
+  // the GUI thread, and the field shows it where the user gives it.
+  if (entry.inputSpecFromData && model_ && !model_->inputSpec())
+    model_->setInputSpec(*entry.inputSpecFromData);
   if (inputShape_->text().trimmed().isEmpty() && model_ && model_->inputSpec()) {
     inputShape_->setText(QString::fromStdString(model_->inputSpec()->shapeString()));
     inputDtype_->setCurrentText(model_->inputSpec()->dtype == ElementType::Int64 ? "long" : "float");

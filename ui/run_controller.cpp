@@ -92,9 +92,9 @@ bool RunController::startRun(RunRequest request, int runId) {
   return start([this, request = std::move(request), runId] {
     const Progress progress = makeProgress();
     progress.update("Loading data", 0.0);
-    // A model without an input spec takes the test data's (the window shows it after the run). The
-    // window's handle shares the model, but it does not read the spec while a run is busy.
-    Model model = request.model;
+    // The run works on a clone: nothing on this thread changes the window's model. A model without an
+    // input spec takes the test data's here, and the window adopts it when the run finishes.
+    Model model = request.model.clone();
     const Dataset test = Dataset::load(request.testData, model.inputSpec());
     const std::string specNote = adoptInputSpecFromData(model, test);
     std::optional<Dataset> calibration;
@@ -107,7 +107,10 @@ bool RunController::startRun(RunRequest request, int runId) {
     entry.id = runId;
     entry.result = quantize_and_evaluate(model, test, request.technique, request.params, options, progress,
                                          &entry.quantizedModel);
-    if (!specNote.empty()) entry.result.notes.insert(entry.result.notes.begin(), specNote);
+    if (!specNote.empty()) {
+      entry.result.notes.insert(entry.result.notes.begin(), specNote);
+      entry.inputSpecFromData = model.inputSpec();
+    }
     QMetaObject::invokeMethod(
         this,
         [this, entry] {

@@ -13,6 +13,9 @@ struct RunEntry {
   int id = 0;
   RunResult result;
   std::optional<Model> quantizedModel;
+  // The input spec the run took from the test data, when the window's model had none; the window gives it
+  // to its own model on the GUI thread (the run worked on a clone).
+  std::optional<InputSpec> inputSpecFromData;
 
   QString label() const { return QString("#%1 %2").arg(id).arg(QString::fromStdString(result.technique)); }
 };

@@ -71,6 +71,14 @@ void activateEngineOf(const Model& model) {
 
 Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+Model Model::clone() const {
+  auto copy = std::make_shared<Impl>(*impl_);
+  // Module::clone deep-copies parameters, buffers and attributes (packed int8 weights through their
+  // __getstate__/__setstate__); the copied Impl above still shared the module object.
+  copy->module = impl_->module.clone();
+  return Model(std::move(copy));
+}
+
 const std::string& Model::sourcePath() const { return impl_->sourcePath; }
 
 std::string Model::displayName() const {

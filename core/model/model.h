@@ -1,6 +1,8 @@
 #pragma once
-// A TorchScript model as QuantScope handles it. The class is a cheap, shared handle; its LibTorch
-// internals stay in core's implementation files so that no front end sees a torch header.
+// A TorchScript model as QuantScope handles it. The class is a cheap, shared handle: copies of a Model are
+// the same model. clone() makes an independent one, and a const Model gives only const access to its
+// internals, so code that must not change a model (a technique, a worker thread) takes it const or clones it.
+// The LibTorch internals stay in core's implementation files so that no front end sees a torch header.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,6 +43,10 @@ class Model {
   static Model load(const std::string& path);
   explicit Model(std::shared_ptr<Impl> impl);
 
+  // An independent deep copy: the module with its own parameters, buffers and attributes, and the handle's
+  // own input spec, names and quantization record. Changing either model leaves the other as it was.
+  Model clone() const;
+
   const std::string& sourcePath() const;
   std::string displayName() const;
   std::optional<InputSpec> inputSpec() const;
@@ -58,7 +64,11 @@ class Model {
   // Operators of the forward graph with submodule calls inlined, e.g. {"quantized::linear_dynamic": 2}.
   std::map<std::string, int> graphOperators() const;
 
-  Impl& impl() const { return *impl_; }
+  // Internals for core's own files. A const Model gives only const access (nothing changes through it);
+  // the non-const overload is for code that owns the model it changes. The module inside is LibTorch's
+  // handle, so even through const access a caller must not train or rewrite it in place: clone() first.
+  const Impl& impl() const { return *impl_; }
+  Impl& impl() { return *impl_; }
 
  private:
   std::shared_ptr<Impl> impl_;

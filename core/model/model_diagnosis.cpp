@@ -18,8 +18,9 @@ std::string locateFailingOp(const Model& model, const torch::Tensor& input) {
   enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU,
                                                              /*report_input_shapes=*/true));
   bool failed = false;
+  torch::jit::Module module = model.impl().module;  // LibTorch's forward is non-const; it changes nothing
   try {
-    model.impl().module.forward({input});
+    module.forward({input});
   } catch (const std::exception&) {
     failed = true;
   }
@@ -67,8 +68,9 @@ std::string shortTorchMessage(const std::exception& error) {
 }
 
 c10::IValue forwardOrExplain(const Model& model, const torch::Tensor& input) {
+  torch::jit::Module module = model.impl().module;  // LibTorch's forward is non-const; it changes nothing
   try {
-    return model.impl().module.forward({input});
+    return module.forward({input});
   } catch (const std::exception& e) {
     const std::string engine = model.impl().quantizedEngine;
     if (engine.empty()) throw;

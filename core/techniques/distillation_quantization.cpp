@@ -244,4 +244,26 @@ QuantizationOutcome runDistillationQuantization(const Model& teacher, const Para
   return outcome;
 }
 
+TechniqueDescriptor distillationQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "distillation";
+  d.listPosition = 7;
+  d.apiFunction = "knowledge_distillation_quantization";
+  d.displayName = "Knowledge-distillation quantization";
+  d.summary =
+      "Trains a fake-quantized student against the float teacher's softened outputs, then converts to int8. "
+      "Works on unlabelled data (teacher only).";
+  d.params = distillationQuantizationParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = true;
+  d.run = runDistillationQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(distillationQuantizationTechnique);
+}  // namespace
+
 }  // namespace quantscope

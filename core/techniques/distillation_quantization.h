@@ -11,4 +11,8 @@ std::vector<ParamSpec> distillationQuantizationParams();
 QuantizationOutcome runDistillationQuantization(const Model& model, const ParamValues& params,
                                                 const TechniqueContext& context);
 
+// Its registry entry (name "distillation", list position 7); registered by distillation_quantization.cpp
+// itself.
+TechniqueDescriptor distillationQuantizationTechnique();
+
 }  // namespace quantscope

@@ -1,5 +1,8 @@
 // Mirrors torch.ao.quantization.quantize_dynamic_jit: InsertObservers (DYNAMIC) -> InsertQuantDeQuant ->
-// Finalize, so the Linear layers end up as quantized::linear_dynamic with prepacked int8 weights.
+// Finalize, so the Linear layers end up as quantized::linear_dynamic with prepacked int8 weights. Then what
+// those passes leave float: LSTM/GRU calls are rewritten to aten::quantized_lstm / quantized_gru
+// (core/quant/dynamic_rnn), transformer encoder layers get an int8 forward of their own
+// (core/quant/dynamic_transformer), and embeddings become weight-only int8/4-bit on request.
 #include "core/techniques/dynamic_quantization.h"
 
 #include <QJsonDocument>
@@ -181,5 +184,25 @@ QuantizationOutcome runDynamicQuantization(const Model& model, const ParamValues
   progress.update("Quantized", 1.0);
   return outcome;
 }
+
+TechniqueDescriptor dynamicQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "dynamic";
+  d.listPosition = 1;
+  d.apiFunction = "dynamic_quantization";
+  d.displayName = "Dynamic quantization";
+  d.summary = "int8 weights; activations quantized per batch at run time. No calibration data needed.";
+  d.params = dynamicQuantizationParams();
+  d.layerTypes = {"Linear", "LSTM", "GRU", "Embedding", "EmbeddingBag"};
+  d.available = true;
+  d.needsCalibration = false;
+  d.trains = false;
+  d.run = runDynamicQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(dynamicQuantizationTechnique);
+}  // namespace
 
 }  // namespace quantscope

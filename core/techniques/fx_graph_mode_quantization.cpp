@@ -30,4 +30,26 @@ QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValu
   return quantizePostTraining({&model, &params, &context, PostTrainingScope::WholeGraph, "fx"});
 }
 
+TechniqueDescriptor graphModeQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "fx";
+  d.listPosition = 4;
+  d.apiFunction = "fx_graph_mode_quantization";
+  d.displayName = "Graph-mode (FX) quantization";
+  d.summary =
+      "Quantizes the whole graph: conv-bn folding, conv+relu fusion, int8 through relu/add/pool; calibrated "
+      "on sample data.";
+  d.params = graphModeQuantizationParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = false;
+  d.run = runGraphModeQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(graphModeQuantizationTechnique);
+}  // namespace
+
 }  // namespace quantscope

@@ -11,4 +11,7 @@ std::vector<ParamSpec> graphModeQuantizationParams();
 QuantizationOutcome runGraphModeQuantization(const Model& model, const ParamValues& params,
                                              const TechniqueContext& context);
 
+// Its registry entry (name "fx", list position 4); registered by fx_graph_mode_quantization.cpp itself.
+TechniqueDescriptor graphModeQuantizationTechnique();
+
 }  // namespace quantscope

@@ -424,4 +424,27 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   return outcome;
 }
 
+TechniqueDescriptor mixedPrecisionQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "mixed";
+  d.listPosition = 5;
+  d.apiFunction = "mixed_precision_quantization";
+  d.displayName = "Mixed-precision quantization";
+  d.summary =
+      "Any bit-width from 2 to 8 (or float) per layer on the int8 kernels, with the weights packed in the "
+      "file; per-layer sensitivity, and a search for the smallest or the most accurate assignment within a "
+      "budget.";
+  d.params = mixedPrecisionQuantizationParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = false;
+  d.run = runMixedPrecisionQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(mixedPrecisionQuantizationTechnique);
+}  // namespace
+
 }  // namespace quantscope

@@ -12,4 +12,7 @@ std::vector<ParamSpec> mixedPrecisionQuantizationParams();
 QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const ParamValues& params,
                                                   const TechniqueContext& context);
 
+// Its registry entry (name "mixed", list position 5); registered by mixed_precision_quantization.cpp itself.
+TechniqueDescriptor mixedPrecisionQuantizationTechnique();
+
 }  // namespace quantscope

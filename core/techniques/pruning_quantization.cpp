@@ -245,4 +245,26 @@ QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues
   return outcome;
 }
 
+TechniqueDescriptor pruningQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "pruning";
+  d.listPosition = 6;
+  d.apiFunction = "pruning_aware_quantization";
+  d.displayName = "Pruning-aware quantization";
+  d.summary =
+      "Prunes the smallest weights or whole channels, fine-tunes with fake quantization and the masks kept, "
+      "then quantizes to int8. Trains on the training data (labels needed).";
+  d.params = pruningQuantizationParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = true;
+  d.run = runPruningQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(pruningQuantizationTechnique);
+}  // namespace
+
 }  // namespace quantscope

@@ -11,4 +11,7 @@ std::vector<ParamSpec> pruningQuantizationParams();
 QuantizationOutcome runPruningQuantization(const Model& model, const ParamValues& params,
                                            const TechniqueContext& context);
 
+// Its registry entry (name "pruning", list position 6); registered by pruning_quantization.cpp itself.
+TechniqueDescriptor pruningQuantizationTechnique();
+
 }  // namespace quantscope

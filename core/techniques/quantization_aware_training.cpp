@@ -51,7 +51,9 @@ QuantizationOutcome runQuantizationAwareTraining(const Model& model, const Param
 
   progress.update("Inserting fake quantization", 0.0);
   FakeQuantSession session = startFakeQuantSession(model.impl().module, params, freezeBatchNormEpoch > 0);
-  torch::jit::Module original = model.impl().module;  // a handle: predict() leaves it in eval mode
+  // The session trains its own copy; the fp32 baseline runs on a clone too, since predict() switches the
+  // module it is given between modes and the caller's model must not change at all.
+  torch::jit::Module original = model.clone().impl().module;
   const double fp32Validation =
       topOneAccuracy(predict(original, split.validationInputs), split.validationLabels);
   TrainingHooks hooks;
@@ -92,5 +94,27 @@ QuantizationOutcome runQuantizationAwareTraining(const Model& model, const Param
   }
   return outcome;
 }
+
+TechniqueDescriptor quantizationAwareTrainingTechnique() {
+  TechniqueDescriptor d;
+  d.name = "qat";
+  d.listPosition = 3;
+  d.apiFunction = "quantization_aware_training";
+  d.displayName = "Quantization-aware training";
+  d.summary =
+      "Fine-tunes with simulated int8 (fake quantization where fx puts int8) so the model adapts, then "
+      "converts to int8 kernels. Trains on the training data (labels needed).";
+  d.params = quantizationAwareTrainingParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = true;
+  d.run = runQuantizationAwareTraining;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(quantizationAwareTrainingTechnique);
+}  // namespace
 
 }  // namespace quantscope

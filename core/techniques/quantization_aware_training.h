@@ -11,4 +11,7 @@ std::vector<ParamSpec> quantizationAwareTrainingParams();
 QuantizationOutcome runQuantizationAwareTraining(const Model& model, const ParamValues& params,
                                                  const TechniqueContext& context);
 
+// Its registry entry (name "qat", list position 3); registered by quantization_aware_training.cpp itself.
+TechniqueDescriptor quantizationAwareTrainingTechnique();
+
 }  // namespace quantscope

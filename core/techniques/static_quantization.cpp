@@ -16,4 +16,26 @@ QuantizationOutcome runStaticQuantization(const Model& model, const ParamValues&
   return quantizePostTraining({&model, &params, &context, PostTrainingScope::EachModule, "static"});
 }
 
+TechniqueDescriptor staticQuantizationTechnique() {
+  TechniqueDescriptor d;
+  d.name = "static";
+  d.listPosition = 2;
+  d.apiFunction = "static_quantization";
+  d.displayName = "Static (post-training) quantization";
+  d.summary =
+      "Each Conv/Linear becomes int8 with quantize/dequantize at its borders (eager semantics); activation "
+      "ranges calibrated on sample data.";
+  d.params = staticQuantizationParams();
+  d.layerTypes = convAndLinearTypes();
+  d.available = true;
+  d.needsCalibration = true;
+  d.trains = false;
+  d.run = runStaticQuantization;
+  return d;
+}
+
+namespace {
+const TechniqueRegistration registration(staticQuantizationTechnique);
+}  // namespace
+
 }  // namespace quantscope

@@ -11,4 +11,7 @@ std::vector<ParamSpec> staticQuantizationParams();
 QuantizationOutcome runStaticQuantization(const Model& model, const ParamValues& params,
                                           const TechniqueContext& context);
 
+// Its registry entry (name "static", list position 2); registered by static_quantization.cpp itself.
+TechniqueDescriptor staticQuantizationTechnique();
+
 }  // namespace quantscope

@@ -1,13 +1,12 @@
 #include "core/training/trainer.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
 #include <chrono>
 #include <cmath>
-#include <random>
 
+#include "core/data/batch_loader.h"
 #include "core/data/dataset.h"
 #include "core/errors.h"
 #include "core/internal/dataset_impl.h"
@@ -56,24 +55,6 @@ std::vector<torch::Tensor> trainableParameters(torch::jit::Module& module) {
   if (params.empty()) throw Error("The model has no parameters to train.");
   return params;
 }
-
-namespace {
-
-// +-1 pixel shift of each image (zero fill), as torchvision's RandomCrop(size, padding=1) does.
-torch::Tensor randomShift(const torch::Tensor& images, std::mt19937_64& rng) {
-  const int64_t h = images.size(2), w = images.size(3);
-  const torch::Tensor padded = torch::constant_pad_nd(images, {1, 1, 1, 1}, 0);
-  std::vector<torch::Tensor> shifted;
-  shifted.reserve(size_t(images.size(0)));
-  std::uniform_int_distribution<int> offset(0, 2);
-  for (int64_t i = 0; i < images.size(0); ++i) {
-    const int dy = offset(rng), dx = offset(rng);
-    shifted.push_back(padded[i].narrow(1, dy, h).narrow(2, dx, w));
-  }
-  return torch::stack(shifted);
-}
-
-}  // namespace
 
 TrainingData splitTrainingData(const Dataset& data, const TrainingOptions& options, bool needsLabels,
                                const std::string& technique) {
@@ -145,12 +126,16 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data,
       return crossEntropy(out, y, options.labelSmoothing);
     };
   }
-  const int64_t n = data.trainInputs.size(0);
-  const int64_t stepsPerEpoch = (n + options.batchSize - 1) / options.batchSize;
+  BatchOptions batching;
+  batching.batchSize = options.batchSize;
+  batching.seed = options.seed;
+  if (options.randomShift) batching.augmentation = randomShiftAugmentation();
+  BatchLoader batches(data.trainInputs, data.trainLabels, batching);
+  const int64_t n = batches.samples();
+  const int64_t stepsPerEpoch = batches.batchesPerEpoch();
   const int64_t totalSteps = stepsPerEpoch * options.epochs;
   const int64_t firstStep = stepsPerEpoch * range.begin,
                 phaseSteps = stepsPerEpoch * (endEpoch - range.begin);
-  const bool images = data.trainInputs.dim() == 4;
   const auto started = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return range.elapsedBefore +
@@ -162,12 +147,9 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data,
   for (int epoch = range.begin; epoch < endEpoch; ++epoch) {
     if (hooks.beforeEpoch) hooks.beforeEpoch(epoch);
     module.train();
-    const uint64_t epochSeed = options.seed * 1000003 + static_cast<uint64_t>(epoch);
-    auto shuffleGenerator = at::detail::createCPUGenerator(epochSeed);
-    std::mt19937_64 augmentRng(epochSeed);
-    const torch::Tensor order = torch::randperm(n, shuffleGenerator, torch::kLong);
+    batches.startEpoch(epoch);
     double lossSum = 0, correct = 0;
-    for (int64_t start = 0; start < n; start += options.batchSize, ++step) {
+    for (std::optional<Batch> batch = batches.next(); batch; batch = batches.next(), ++step) {
       const double lr =
           options.schedule == "cosine"
               ? options.learningRate * 0.5 * (1.0 + std::cos(kPi * double(step) / double(totalSteps)))
@@ -176,11 +158,9 @@ TrainingCurve trainModule(torch::jit::Module& module, const TrainingData& data,
                           std::to_string(options.epochs),
                       double(step - firstStep) / double(phaseSteps));
       setLearningRate(*optimizer, lr);
-      const torch::Tensor index = order.slice(0, start, std::min(n, start + options.batchSize));
-      torch::Tensor inputs = data.trainInputs.index_select(0, index);
-      const torch::Tensor labels =
-          data.labelled() ? data.trainLabels.index_select(0, index) : torch::Tensor();
-      if (options.randomShift && images) inputs = randomShift(inputs, augmentRng);
+      const torch::Tensor& inputs = batch->inputs;
+      const torch::Tensor& labels = batch->labels;
+      const torch::Tensor& index = batch->indices;
       optimizer->zero_grad();
       const torch::Tensor outputs =
           firstTensorOutput(module.forward({inputs})).to(torch::kFloat).reshape({inputs.size(0), -1});
