@@ -1,18 +1,24 @@
-// quantscope-cli: inspect, quantize, evaluate, benchmark and compare TorchScript models from a terminal.
+// quantscope-cli: inspect, quantize, evaluate, benchmark and compare TorchScript models from a terminal, and
+// write reports (charts and summary) from runs.
 #include <unistd.h>
+#include <QApplication>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "app/cli_options.h"
 #include "core/errors.h"
+#include "core/results/project_file.h"
 #include "core/results/report_text.h"
 #include "core/results/run_result_json.h"
 #include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
+#include "ui/report/report_builder.h"
 
 using namespace quantscope;
 
@@ -27,8 +33,10 @@ const char* const kUsage =
     "  evaluate    Accuracy of a model on data (and fidelity against --reference)\n"
     "  bench       Latency of a model: warm-up, fixed threads, percentiles\n"
     "  compare     Sizes of two models (and accuracy/fidelity/latency with --data)\n"
-    "  profile     Where a model's time goes per operator, and which operators run int8\n\n"
-    "Every command takes --help, and --json for machine-readable output.\n";
+    "  profile     Where a model's time goes per operator, and which operators run int8\n"
+    "  report      A report (charts + summary table) as PNG or PDF from a project or runs JSON file\n\n"
+    "Every command takes --help, and --json for machine-readable output. demo and quantize --evaluate\n"
+    "also take --report FILE (.png or .pdf). Reports need no display.\n";
 
 void printJson(const QJsonObject& object) {
   std::cout << QJsonDocument(object).toJson(QJsonDocument::Indented).toStdString();
@@ -76,6 +84,34 @@ QString requiredPositional(const QCommandLineParser& parser, int index, const ch
   return parser.positionalArguments().at(index);
 }
 
+// --report FILE: checked before any work, so a bad name does not cost a run.
+void addReportOption(QCommandLineParser& parser) {
+  parser.addOption(
+      {"report", "Also write a report of the run (charts + summary table): .png or .pdf.", "file"});
+}
+
+void checkReportPath(const QString& path) {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  if (suffix != "png" && suffix != "pdf") {
+    throw Error("A report is written as .png or .pdf, not '" + path.toStdString() + "'.",
+                "Name the file report.png or report.pdf.");
+  }
+  if (!QFileInfo(QFileInfo(path).absolutePath()).isDir())
+    throw Error("Cannot write the report '" + path.toStdString() + "': its folder does not exist.");
+}
+
+void writeReport(const QString& path, const QString& modelName, const std::vector<ProjectRun>& runs) {
+  ui::ReportContent report;
+  report.modelName = modelName;
+  for (const auto& run : runs) {
+    ui::RunEntry entry;
+    entry.id = run.id;
+    entry.result = run.result;
+    report.runs.push_back(std::move(entry));
+  }
+  ui::saveReport(report, path);
+}
+
 RunOptions runOptions(const QCommandLineParser& parser) {
   RunOptions options;
   options.benchmark = cli::benchmarkOptions(parser);
@@ -94,9 +130,11 @@ void printRun(const QCommandLineParser& parser, const RunResult& result) {
 int commandDemo(const QStringList& args) {
   QCommandLineParser parser;
   cli::addBenchmarkOptions(parser);
+  addReportOption(parser);
   parseOrExit(parser, args,
               "Dynamic-quantizes the built-in digits CNN (UCI digits, 360 test images) and prints "
               "fp32 vs int8 size, accuracy, fidelity and latency.");
+  if (parser.isSet("report")) checkReportPath(parser.value("report"));
   const Model model = Model::load(builtinDigitsModelPath());
   const Dataset test = Dataset::load(DataSource{"digits:test"}, model.inputSpec());
   const RunResult result =
@@ -104,6 +142,10 @@ int commandDemo(const QStringList& args) {
   if (!parser.isSet("json"))
     std::cout << "QuantScope demo: " << model.displayName() << " on the built-in digits test split\n\n";
   printRun(parser, result);
+  if (parser.isSet("report")) {
+    writeReport(parser.value("report"), QString::fromStdString(model.displayName()), {{1, result}});
+    std::cerr << "Wrote the report " << parser.value("report").toStdString() << "\n";
+  }
   return 0;
 }
 
@@ -154,6 +196,7 @@ int commandQuantize(const QStringList& args) {
       {{"o", "output"}, "Where to write the quantized TorchScript model (never the input file).", "file"});
   parser.addOption(
       {"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
+  addReportOption(parser);
   parser.addPositionalArgument("model", "TorchScript model file.");
   parseOrExit(parser, args, "Quantizes a model and writes the result atomically.", cli::techniquesHelp());
   Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
@@ -162,6 +205,12 @@ int commandQuantize(const QStringList& args) {
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
   const bool evaluate = parser.isSet("evaluate") || parser.isSet("data");
+  if (parser.isSet("report")) {
+    if (!evaluate)
+      throw Error("--report needs measured results: add --evaluate (or --data).",
+                  "Without them nothing is measured but the sizes.");
+    checkReportPath(parser.value("report"));
+  }
   std::optional<Dataset> data;
   std::string specNote;
   if (evaluate) {
@@ -183,6 +232,10 @@ int commandQuantize(const QStringList& args) {
     if (!specNote.empty()) result.notes.insert(result.notes.begin(), specNote);
     quantized->save(parser.value("output").toStdString());
     printRun(parser, result);
+    if (parser.isSet("report")) {
+      writeReport(parser.value("report"), QString::fromStdString(model.displayName()), {{1, result}});
+      std::cerr << "Wrote the report " << parser.value("report").toStdString() << "\n";
+    }
   } else {
     configureRuntime(cli::benchmarkOptions(parser).threads);
     RunResult summary = quantize_only(model, technique, params, calibration ? &*calibration : nullptr,
@@ -345,11 +398,61 @@ int commandCompare(const QStringList& args) {
   return 0;
 }
 
+int commandReport(const QStringList& args) {
+  QCommandLineParser parser;
+  parser.addOption({{"o", "output"}, "Where to write the report: .png (one image) or .pdf.", "file"});
+  parser.addOption(
+      {"title", "The model's name in the report's title (default: the runs' model file name).", "name"});
+  parser.addPositionalArgument(
+      "results",
+      "A project file, a runs JSON (the window's Export > Runs as JSON) or one run's "
+      "JSON (quantscope-cli ... --json).");
+  parseOrExit(parser, args,
+              "Writes a report (the runs' summary table and the size, accuracy, latency, trade-off and "
+              "per-layer SQNR charts of the last run) from saved results. Needs no display.");
+  const QString input = requiredPositional(parser, 0, "results file (project or runs JSON)");
+  if (!parser.isSet("output")) throw Error("Missing -o/--output: where to write the report (.png or .pdf).");
+  const QString output = parser.value("output");
+  checkReportPath(output);
+  const std::vector<ProjectRun> runs = loadRuns(input);
+  QString title = parser.value("title");
+  if (title.isEmpty()) title = QFileInfo(QString::fromStdString(runs.front().result.modelPath)).fileName();
+  if (title.isEmpty()) title = QFileInfo(input).fileName();
+  writeReport(output, title, runs);
+  if (parser.isSet("json")) {
+    printJson({{"report", output}, {"runs", int(runs.size())}, {"title", title}});
+  } else {
+    std::cout << "Wrote " << output.toStdString() << ": " << runs.size()
+              << (runs.size() == 1 ? " run" : " runs") << " of " << title.toStdString() << "\n";
+  }
+  return 0;
+}
+
+// Reports draw with Qt Widgets (QCustomPlot), which need a QApplication; the other commands stay on
+// QCoreApplication and create no widgets.
+bool wantsReport(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "report") return true;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--report" || arg.rfind("--report=", 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   reexecWithTunedEnvironment(argc, argv);
-  QCoreApplication app(argc, argv);
+  std::unique_ptr<QCoreApplication> app;
+  if (wantsReport(argc, argv)) {
+    // Without a display the offscreen platform draws the same pixels (any other platform would abort); it
+    // must be chosen before the QApplication exists.
+    if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+      qputenv("QT_QPA_PLATFORM", "offscreen");
+    app = std::make_unique<QApplication>(argc, argv);
+  } else {
+    app = std::make_unique<QCoreApplication>(argc, argv);
+  }
   QCoreApplication::setApplicationName("quantscope-cli");
   QStringList args = QCoreApplication::arguments();
   if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
@@ -365,6 +468,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return commandBench(args);
     if (command == "compare") return commandCompare(args);
     if (command == "profile") return commandProfile(args);
+    if (command == "report") return commandReport(args);
     std::cerr << "error: unknown command '" << command.toStdString() << "'\n\n" << kUsage;
     return 2;
   } catch (const CancelledError& e) {

@@ -2,10 +2,13 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QtTest>
 
 #include "tests/test_support.h"
@@ -29,6 +32,49 @@ CliRun cli(const QStringList& args) {
           QString::fromUtf8(process.readAllStandardError())};
 }
 
+// As on a server: no display at all, and a platform that would need one. Commands that draw must fall back to
+// the offscreen platform; the others must not touch a platform.
+CliRun cliWithoutDisplay(const QStringList& args) {
+  QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+  environment.remove("DISPLAY");
+  environment.remove("WAYLAND_DISPLAY");
+  environment.insert("QT_QPA_PLATFORM", "xcb");
+  QProcess process;
+  process.setProcessEnvironment(environment);
+  process.start(qEnvironmentVariable("QUANTSCOPE_CLI"), args);
+  process.waitForFinished(300000);
+  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2,
+          QString::fromUtf8(process.readAllStandardOutput()),
+          QString::fromUtf8(process.readAllStandardError())};
+}
+
+QByteArray head(const QString& path, int bytes) {
+  QFile file(path);
+  return file.open(QIODevice::ReadOnly) ? file.read(bytes) : QByteArray();
+}
+
+// A report image as the report draws it: 1800 px wide, and charts in it, i.e. many pixels that are not the
+// white background, among them the quantized runs' bar colour.
+void checkReportImage(const QString& path) {
+  const QImage image(path);
+  QVERIFY2(!image.isNull(), qPrintable(path + " is not an image"));
+  QCOMPARE(image.width(), 1800);
+  QVERIFY(image.height() > 1000);
+  QCOMPARE(head(path, 8), QByteArray("\x89PNG\r\n\x1a\n"));
+  qint64 ink = 0, runBlue = 0;
+  for (int y = 0; y < image.height(); y += 2) {
+    for (int x = 0; x < image.width(); x += 2) {
+      const QRgb pixel = image.pixel(x, y);
+      if (pixel != qRgb(255, 255, 255)) ++ink;
+      if (pixel == qRgb(33, 113, 181)) ++runBlue;  // the charts' colour for quantized runs
+    }
+  }
+  const qint64 sampled = qint64(image.width() / 2) * (image.height() / 2);
+  QVERIFY2(ink > sampled / 50,
+           qPrintable(QString("only %1 of %2 sampled pixels drawn").arg(ink).arg(sampled)));
+  QVERIFY2(runBlue > 500, qPrintable(QString("%1 pixels in the runs' bar colour").arg(runBlue)));
+}
+
 QJsonObject json(const CliRun& run) {
   QJsonParseError error{};
   const QJsonDocument doc = QJsonDocument::fromJson(run.out.toUtf8(), &error);
@@ -46,7 +92,7 @@ class TestCli : public QObject {
   void helpListsCommandsAndGeneratedTechniqueParameters() {
     const CliRun top = cli({"--help"});
     QCOMPARE(top.exitCode, 0);
-    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare"})
+    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare", "report"})
       QVERIFY(top.out.contains(command));
     const CliRun quantize = cli({"quantize", "--help"});
     QCOMPARE(quantize.exitCode, 0);
@@ -196,6 +242,57 @@ class TestCli : public QObject {
     QCOMPARE(shape.exitCode, 1);
     QVERIFY(shape.err.contains("--input-shape"));
     QCOMPARE(cli({"frobnicate"}).exitCode, 2);
+  }
+  void reportFromARunAndFromSavedRunsWithoutADisplay() {
+    const QString model = quantscope::test::tempPath("quantscope_cli_report_q.pt");
+    const QString png = quantscope::test::tempPath("run-report.png");
+    const CliRun run = cliWithoutDisplay({"quantize", f("mlp.pt"), "-o", model, "--data", f("mlp_data.pt"),
+                                          "--runs", "5", "--json", "--report", png});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY(run.err.contains("Wrote the report"));
+    checkReportImage(png);
+    // The run's --json output is a results file the report command reads; so is a list of runs.
+    const QString oneRun = quantscope::test::tempPath("one-run.json");
+    QFile file(oneRun);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(run.out.toUtf8());
+    file.close();
+    const QString pdf = quantscope::test::tempPath("saved-report.pdf");
+    const CliRun fromJson = cliWithoutDisplay({"report", oneRun, "-o", pdf, "--json"});
+    QVERIFY2(fromJson.exitCode == 0, qPrintable(fromJson.err));
+    QCOMPARE(json(fromJson).value("runs").toInt(), 1);
+    QCOMPARE(json(fromJson).value("title").toString(), QString("mlp.pt"));
+    QCOMPARE(head(pdf, 5), QByteArray("%PDF-"));
+    QVERIFY(QFileInfo(pdf).size() > 20000);
+    const QString twoRuns = quantscope::test::tempPath("two-runs.json");
+    QFile list(twoRuns);
+    QVERIFY(list.open(QIODevice::WriteOnly));
+    list.write(QJsonDocument(QJsonArray{json(run), json(run)}).toJson());
+    list.close();
+    const QString listPng = quantscope::test::tempPath("list-report.png");
+    const CliRun fromList = cliWithoutDisplay({"report", twoRuns, "-o", listPng, "--title", "two runs"});
+    QVERIFY2(fromList.exitCode == 0, qPrintable(fromList.err));
+    QVERIFY(fromList.out.contains("2 runs of two runs"));
+    checkReportImage(listPng);
+    QVERIFY(QImage(listPng).height() > QImage(png).height());  // a table row more per run
+    // Bad input: a clear message and a non-zero exit, never a crash.
+    const CliRun notResults = cliWithoutDisplay({"report", f("features.csv"), "-o", listPng});
+    QCOMPARE(notResults.exitCode, 1);
+    QVERIFY2(notResults.err.contains("is not a QuantScope results file"), qPrintable(notResults.err));
+    const CliRun badSuffix = cliWithoutDisplay({"report", oneRun, "-o", "report.txt"});
+    QCOMPARE(badSuffix.exitCode, 1);
+    QVERIFY(badSuffix.err.contains(".png or .pdf"));
+    const CliRun missing = cliWithoutDisplay({"report", "/nonexistent/runs.json", "-o", listPng});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY(missing.err.contains("Cannot open"));
+    const CliRun unmeasured = cliWithoutDisplay({"quantize", f("mlp.pt"), "-o", model, "--report", png});
+    QCOMPARE(unmeasured.exitCode, 1);
+    QVERIFY(unmeasured.err.contains("--report needs measured results"));
+    // Commands that draw nothing make no QApplication, so the platform (unusable here) is never loaded.
+    const CliRun inspect = cliWithoutDisplay({"inspect", f("mlp.pt"), "--json"});
+    QVERIFY2(inspect.exitCode == 0, qPrintable(inspect.err));
+    QCOMPARE(json(inspect).value("layers").toArray().size(), 3);
+    QFile::remove(model);
   }
   void demoPrintsMeasuredFigures() {
     const CliRun run = cli({"demo", "--runs", "10", "--json"});

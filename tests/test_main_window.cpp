@@ -11,7 +11,6 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -19,12 +18,12 @@
 #include "core/model/model.h"
 #include "tests/test_support.h"
 #include "tests/window_test_support.h"
-#include "ui/charts.h"
-#include "ui/data_source_widget.h"
 #include "ui/main_window.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
+#include "ui/panels/data_source_widget.h"
+#include "ui/panels/technique_form.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 
 using namespace quantscope;
 using namespace quantscope::ui;
@@ -61,10 +60,10 @@ class TestMainWindow : public QObject {
     QVERIFY(window().model().has_value());
   }
   void demoLoadsWithLayerTable() {
-    auto* layers = window().findChild<QTableWidget*>("layersTable");
+    const QAbstractItemModel* layers = window().findChild<QTableView*>("layersTable")->model();
     QCOMPARE(layers->rowCount(), 8);  // conv1, bn1, conv2, bn2, conv3, bn3, fc1, fc2
-    QCOMPARE(layers->item(6, 0)->text(), QString("fc1"));
-    QVERIFY(layers->item(6, 5)->text().contains("dynamic"));
+    QCOMPARE(layers->index(6, 0).data().toString(), QString("fc1"));
+    QVERIFY(layers->index(6, 5).data().toString().contains("dynamic"));
     QVERIFY(window().findChild<QLabel*>("runtimeStatus")->text().contains("engine onednn"));
   }
   void runFillsTableAndCharts() {
@@ -98,10 +97,11 @@ class TestMainWindow : public QObject {
              2);  // fc1, fc2
     QCOMPARE(charts.plot(ChartPanel::WeightHistogram)->graph(0)->dataCount(), 60);
     // The Ops tab: dynamic quantization runs the Linear layers int8 and the convolutions in float.
-    auto* ops = window().findChild<QTableWidget*>("opsTable");
+    const QAbstractItemModel* ops = window().findChild<QTableView*>("opsTable")->model();
     QVERIFY(ops->rowCount() >= 3);
     QStringList rows;
-    for (int i = 0; i < ops->rowCount(); ++i) rows << ops->item(i, 0)->text() + "=" + ops->item(i, 1)->text();
+    for (int i = 0; i < ops->rowCount(); ++i)
+      rows << ops->index(i, 0).data().toString() + "=" + ops->index(i, 1).data().toString();
     QVERIFY2(rows.contains("quantized::linear_dynamic=int8"), qPrintable(rows.join(", ")));
     QVERIFY2(rows.contains("aten::conv2d=float"), qPrintable(rows.join(", ")));
   }

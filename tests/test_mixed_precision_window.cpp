@@ -7,14 +7,13 @@
 #include <QScrollBar>
 #include <QSettings>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "tests/window_test_support.h"
-#include "ui/charts.h"
 #include "ui/main_window.h"
-#include "ui/runs_model.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
 
 using namespace quantscope;
 using namespace quantscope::ui;
@@ -106,10 +105,10 @@ QStringList elementTexts(QCustomPlot* plot) {
 }
 
 // The Bits column of the Layers table at the row of `layer`.
-QString bitsOf(QTableWidget* table, const QString& layer) {
+QString bitsOf(QTableView* view, const QString& layer) {
+  const QAbstractItemModel* table = view->model();
   for (int r = 0; r < table->rowCount(); ++r) {
-    if (table->item(r, 0) && table->item(r, 0)->text() == layer)
-      return table->item(r, 6) ? table->item(r, 6)->text() : QString("<no item>");
+    if (table->index(r, 0).data().toString() == layer) return table->index(r, 6).data().toString();
   }
   return "<no row>";
 }
@@ -303,9 +302,9 @@ class TestMixedPrecisionWindow : public QObject {
     QVERIFY(plot->grab().save(dir_.filePath("mixed_precision_one_bit_width.png")));
   }
   void layersTableShowsTheSelectedRunsBits() {
-    auto* layers = window().findChild<QTableWidget*>("layersTable");
-    QCOMPARE(layers->columnCount(), 7);
-    QCOMPARE(layers->horizontalHeaderItem(6)->text(), QString("Bits (selected run)"));
+    auto* layers = window().findChild<QTableView*>("layersTable");
+    QCOMPARE(layers->model()->columnCount(), 7);
+    QCOMPARE(layers->model()->headerData(6, Qt::Horizontal).toString(), QString("Bits (selected run)"));
     QCOMPARE(bitsOf(layers, "conv1"), QString("w8 a8"));
     QCOMPARE(bitsOf(layers, "conv3"), QString("w4 a8"));
     QCOMPARE(bitsOf(layers, "fc1"), QString("float"));
@@ -340,7 +339,7 @@ class TestMixedPrecisionWindow : public QObject {
     QCOMPARE(map->data()->cell(0, 1), 2.5);
     QCOMPARE(plottable<QCPGraph>(again, "configurations")->dataCount(), 6);
     QCOMPARE(plottable<QCPGraph>(again, "picked")->data()->at(0)->key, 48.0);
-    QCOMPARE(bitsOf(reopened.findChild<QTableWidget*>("layersTable"), "conv3"), QString("w4 a8"));
+    QCOMPARE(bitsOf(reopened.findChild<QTableView*>("layersTable"), "conv3"), QString("w4 a8"));
   }
   void runWithoutReportSaysSo() {
     select(0);

@@ -16,11 +16,11 @@
 #include "core/data/dataset.h"
 #include "tests/test_support.h"
 #include "tests/window_test_support.h"
-#include "ui/charts.h"
 #include "ui/main_window.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
+#include "ui/panels/technique_form.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 #include "ui/training_relay.h"
 
 using namespace quantscope;

@@ -22,19 +22,20 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTextEdit>
 #include <QThread>
 #include <QVBoxLayout>
 
 #include "core/runtime/runtime_info.h"
 #include "core/technique_registry.h"
-#include "ui/charts.h"
-#include "ui/data_source_widget.h"
-#include "ui/report_export.h"
+#include "ui/models/layers_model.h"
+#include "ui/models/ops_model.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
+#include "ui/panels/data_source_widget.h"
+#include "ui/panels/technique_form.h"
+#include "ui/report/report_export.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 
 namespace quantscope::ui {
 
@@ -43,6 +44,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setAcceptDrops(true);
   controller_ = new RunController(this);
   runsModel_ = new RunsModel(this);
+  layersModel_ = new LayersModel(this);
+  opsModel_ = new OpsModel(this);
 
   auto* splitter = new QSplitter(Qt::Horizontal);
   // Settings scroll; the error banner, Run/Cancel and progress stay in view at any window height.
@@ -263,25 +266,21 @@ QWidget* MainWindow::buildResults() {
   comparison_->setReadOnly(true);
   comparison_->setPlaceholderText("Select two or more runs in the Runs tab to compare them.");
   resultTabs_->addTab(comparison_, "Compare");
-  layersTable_ = new QTableWidget(0, 7);
+  layersTable_ = new QTableView;
   layersTable_->setObjectName("layersTable");
-  layersTable_->setHorizontalHeaderLabels(
-      {"Layer", "Type", "Parameters", "Shapes", "Dtype", "Quantizable by", "Bits (selected run)"});
-  layersTable_->horizontalHeaderItem(6)->setToolTip(
-      "Mixed precision: the layer's weight and activation bits in the selected run (w4 a8), or float.");
+  layersTable_->setModel(layersModel_);
   layersTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  layersTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  layersTable_->setToolTip("* = technique not available yet");
   resultTabs_->addTab(layersTable_, "Layers");
   auto* opsPage = new QWidget;
   auto* opsLayout = new QVBoxLayout(opsPage);
   opsSummary_ = new QLabel("Run a technique to see where the quantized model's time goes.");
   opsSummary_->setObjectName("opsSummary");
   opsSummary_->setWordWrap(true);
-  opsTable_ = new QTableWidget(0, 5);
+  opsTable_ = new QTableView;
   opsTable_->setObjectName("opsTable");
-  opsTable_->setHorizontalHeaderLabels({"Operator", "Runs as", "Calls", "ms / forward", "Share"});
+  opsTable_->setModel(opsModel_);
   opsTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  opsTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   opsTable_->setToolTip("Measured with LibTorch's profiler on the quantized model (selected run).");
   opsLayout->addWidget(opsSummary_);
   opsLayout->addWidget(opsTable_, 1);

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "core/model/model.h"
-#include "ui/run_entry.h"
+#include "ui/models/run_entry.h"
 
 class QComboBox;
 class QLabel;
@@ -14,7 +14,6 @@ class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QTableView;
-class QTableWidget;
 class QTabWidget;
 class QTextEdit;
 class QMenu;
@@ -23,6 +22,8 @@ namespace quantscope::ui {
 
 class ChartPanel;
 class DataSourceWidget;
+class LayersModel;
+class OpsModel;
 class RunController;
 class RunsModel;
 class TechniqueForm;
@@ -92,6 +93,8 @@ class MainWindow : public QMainWindow {
   int nextRunId_ = 1;
   RunController* controller_ = nullptr;
   RunsModel* runsModel_ = nullptr;
+  LayersModel* layersModel_ = nullptr;
+  OpsModel* opsModel_ = nullptr;
 
   QLabel* modelSummary_ = nullptr;
   QLineEdit* inputShape_ = nullptr;
@@ -112,8 +115,8 @@ class MainWindow : public QMainWindow {
 
   QTabWidget* resultTabs_ = nullptr;
   QTableView* runsTable_ = nullptr;
-  QTableWidget* layersTable_ = nullptr;
-  QTableWidget* opsTable_ = nullptr;
+  QTableView* layersTable_ = nullptr;
+  QTableView* opsTable_ = nullptr;
   QLabel* opsSummary_ = nullptr;
   QTextEdit* comparison_ = nullptr;
   ChartPanel* charts_ = nullptr;

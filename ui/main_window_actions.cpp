@@ -12,22 +12,24 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTextEdit>
 #include <algorithm>
 
 #include "core/errors.h"
 #include "core/results/comparison.h"
+#include "core/results/project_file.h"
 #include "core/results/report_text.h"
 #include "core/technique_registry.h"
-#include "ui/charts.h"
-#include "ui/data_source_widget.h"
 #include "ui/main_window.h"
-#include "ui/project_file.h"
-#include "ui/report_export.h"
+#include "ui/models/layers_model.h"
+#include "ui/models/ops_model.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
+#include "ui/panels/data_source_widget.h"
+#include "ui/panels/technique_form.h"
+#include "ui/report/report_builder.h"
+#include "ui/report/report_export.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 
 namespace quantscope::ui {
 
@@ -85,28 +87,7 @@ void MainWindow::showModel(const Model& model, const ModelInfo& info) {
     showError(
         "This model does not store its input shape: enter it under Model > Input (batch first), or leave it "
         "empty to take it from the test data at Run.");
-  layersTable_->setRowCount(0);
-  for (const auto& layer : info.layers) {
-    const int row = layersTable_->rowCount();
-    layersTable_->insertRow(row);
-    QStringList by;
-    for (const auto& t : layer.quantizableBy) {
-      by << QString::fromStdString(t) + (TechniqueRegistry::instance().find(t).available ? "" : "*");
-    }
-    const QStringList cells{QString::fromStdString(layer.name),
-                            QString::fromStdString(layer.type),
-                            QString::number(layer.parameterCount),
-                            QString::fromStdString([&] {
-                              std::string s;
-                              for (const auto& shape : layer.parameterShapes)
-                                s += (s.empty() ? "" : ", ") + shape;
-                              return s;
-                            }()),
-                            QString::fromStdString(layer.dtype),
-                            by.join(" ")};
-    for (int c = 0; c < cells.size(); ++c) layersTable_->setItem(row, c, new QTableWidgetItem(cells[c]));
-  }
-  layersTable_->setToolTip("* = technique not available yet");
+  layersModel_->setLayers(info.layers);
   refreshLayerBits(selectedRunRow());
   stage_->setText("Loaded " + QString::fromStdString(model.displayName()) + ".");
   if (!model.sourcePath().empty()) addRecentFile(QString::fromStdString(model.sourcePath()));
@@ -242,29 +223,15 @@ void MainWindow::refreshCharts() {
 }
 
 void MainWindow::refreshLayerBits(int row) {
-  // The Bits column follows the selected run; it stays empty for runs whose technique set no bits.
+  // The Bits column follows the selected run.
   const auto& runs = runsModel_->runs();
-  const std::vector<LayerQuantization>* layers =
-      row >= 0 && row < int(runs.size()) ? &runs[size_t(row)].result.layers : nullptr;
-  const bool anyBits = layers && std::any_of(layers->begin(), layers->end(), [](const LayerQuantization& l) {
-                         return l.weightBits != 0 || l.activationBits != 0;
-                       });
-  for (int r = 0; r < layersTable_->rowCount(); ++r) {
-    QString text;
-    if (anyBits && layersTable_->item(r, 0)) {
-      const std::string name = layersTable_->item(r, 0)->text().toStdString();
-      for (const auto& l : *layers) {
-        if (l.layer == name) text = QString::fromStdString(formatLayerBits(l));
-      }
-    }
-    layersTable_->setItem(r, 6, new QTableWidgetItem(text));
-  }
+  layersModel_->setRunLayers(row >= 0 && row < int(runs.size()) ? runs[size_t(row)].result.layers
+                                                                : std::vector<LayerQuantization>{});
 }
 
 void MainWindow::refreshOps(int row) {
   const auto& runs = runsModel_->runs();
-  opsTable_->setRowCount(0);
-  if (row < 0 || row >= int(runs.size())) return;
+  if (row < 0 || row >= int(runs.size())) return opsModel_->setProfile({});
   const OpProfile& profile = runs[size_t(row)].result.quantizedOps;
   opsSummary_->setText(
       QString("%1: int8 kernels %2 of the time, float %3, quantize/dequantize %4 (%5 profiled forwards).")
@@ -272,18 +239,7 @@ void MainWindow::refreshOps(int row) {
                QString::fromStdString(formatPercent(profile.floatShare)),
                QString::fromStdString(formatPercent(profile.conversionShare)))
           .arg(profile.runs));
-  for (const auto& op : profile.ops) {
-    const int r = opsTable_->rowCount();
-    opsTable_->insertRow(r);
-    const QStringList cells{QString::fromStdString(op.op), QString::fromStdString(toString(op.precision)),
-                            QString::number(op.calls), QString::number(op.totalMs, 'f', 3),
-                            QString::fromStdString(formatPercent(op.share))};
-    for (int c = 0; c < cells.size(); ++c) {
-      auto* item = new QTableWidgetItem(cells[c]);
-      if (op.precision == OpPrecision::Float) item->setForeground(QColor(176, 0, 32));
-      opsTable_->setItem(r, c, item);
-    }
-  }
+  opsModel_->setProfile(profile);
 }
 
 void MainWindow::refreshComparison() {
@@ -328,8 +284,9 @@ void MainWindow::exportReport(const QString& path, bool pdf) {
   clearError();
   const QString modelName = model_ ? QString::fromStdString(model_->displayName()) : "no model";
   try {
-    pdf ? saveReportPdf(*charts_, *runsModel_, modelName, path)
-        : saveReportPng(*charts_, *runsModel_, modelName, path);
+    // The report draws its own charts from the runs, with the selected run's per-layer details as shown.
+    const ReportContent report{modelName, runsModel_->runs(), selectedRunRow()};
+    pdf ? saveReportPdf(report, path) : saveReportPng(report, path);
     statusBar()->showMessage("Saved " + path, 5000);
   } catch (const Error& e) {
     showError(QString::fromStdString(e.fullMessage()));
@@ -374,7 +331,7 @@ void MainWindow::saveProjectTo(const QString& path) {
   project.inputDtype = inputDtype_->currentText();
   project.testData = testData_->location();
   project.calibrationData = calibrationData_->location();
-  project.runs = runsModel_->runs();
+  for (const auto& run : runsModel_->runs()) project.runs.push_back({run.id, run.result});
   try {
     saveProject(project, path);
     statusBar()->showMessage("Saved project " + path, 5000);
@@ -395,7 +352,10 @@ void MainWindow::openProject(const QString& path) {
   calibrationData_->setSource(project.calibrationData.isEmpty() ? "same-as-test" : project.calibrationData);
   runsModel_->clear();
   for (const auto& run : project.runs) {
-    runsModel_->add(run);
+    RunEntry entry;  // a reopened run has no quantized model in memory
+    entry.id = run.id;
+    entry.result = run.result;
+    runsModel_->add(entry);
     nextRunId_ = std::max(nextRunId_, run.id + 1);
   }
   refreshCharts();

@@ -11,7 +11,7 @@
 #include "core/data/dataset.h"
 #include "core/model/model.h"
 #include "core/workflow.h"
-#include "ui/run_entry.h"
+#include "ui/models/run_entry.h"
 #include "ui/training_relay.h"
 
 namespace quantscope::ui {

@@ -1,7 +1,11 @@
 #include "core/results/run_result_json.h"
 
+#include <QFile>
 #include <QJsonArray>
+#include <QSaveFile>
 #include <cmath>
+
+#include "core/errors.h"
 
 namespace quantscope {
 namespace {
@@ -403,6 +407,28 @@ RunResult runResultFromJson(const QJsonObject& o) {
   for (const auto& v : rt.value("available_engines").toArray()) r.runtime.availableEngines.push_back(ss(v));
   for (const auto& v : rt.value("warnings").toArray()) r.runtime.warnings.push_back(ss(v));
   return r;
+}
+
+QJsonDocument readJsonFile(const QString& path, const std::string& what) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly))
+    throw Error("Cannot open '" + path.toStdString() + "': " + file.errorString().toStdString() + ".");
+  QJsonParseError error{};
+  const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &error);
+  if (error.error != QJsonParseError::NoError) {
+    throw Error("'" + path.toStdString() + "' is not a " + what + " (" + error.errorString().toStdString() +
+                " at byte " + std::to_string(error.offset) + ").");
+  }
+  return document;
+}
+
+void writeJsonFile(const QJsonDocument& document, const QString& path, const std::string& what) {
+  QSaveFile file(path);
+  const QByteArray bytes = document.toJson(QJsonDocument::Indented);
+  if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
+    throw Error("Cannot save " + what + " to '" + path.toStdString() +
+                "': " + file.errorString().toStdString());
+  }
 }
 
 }  // namespace quantscope

@@ -13,11 +13,11 @@
 #include <cstdio>
 
 #include "core/runtime/runtime_info.h"
-#include "ui/data_source_widget.h"
 #include "ui/main_window.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/data_source_widget.h"
+#include "ui/panels/technique_form.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 
 using namespace quantscope::ui;
 

@@ -6,16 +6,15 @@
 #include <QSettings>
 #include <QTabWidget>
 #include <QTableView>
-#include <QTableWidget>
 #include <QTest>
 
 #include "core/data/dataset.h"
 #include "core/runtime/runtime_info.h"
-#include "ui/charts.h"
 #include "ui/main_window.h"
+#include "ui/models/runs_model.h"
+#include "ui/panels/chart_panel.h"
+#include "ui/panels/technique_form.h"
 #include "ui/run_controller.h"
-#include "ui/runs_model.h"
-#include "ui/technique_form.h"
 
 #include <QComboBox>
 
@@ -69,7 +68,7 @@ int main(int argc, char** argv) {
     QTest::qWait(200);
     window.grab().save(out + "/tradeoff-chart.png");
     window.exportReportPng(out + "/report.png");
-    auto* tabs = window.findChild<QTableWidget*>("opsTable")->parentWidget();
+    auto* tabs = window.findChild<QTableView*>("opsTable")->parentWidget();
     while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
     if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) tabWidget->setCurrentIndex(3);
     table->selectRow(3);

@@ -1,4 +1,4 @@
-#include "ui/chart_style.h"
+#include "ui/charts/chart_style.h"
 
 #include <qcustomplot.h>
 
@@ -70,6 +70,14 @@ QColor paletteColor(size_t i) {
   static const QColor colors[] = {QColor(33, 113, 181),  QColor(214, 96, 39), QColor(49, 163, 84),
                                   QColor(117, 107, 177), QColor(140, 86, 75), QColor(227, 119, 194)};
   return colors[i % (sizeof(colors) / sizeof(colors[0]))];
+}
+
+QCPMarginGroup* marginGroup(QCustomPlot* plot, const QString& name) {
+  // Owned by the plot and kept across redraws: reset() deletes the axis rects, which leave their groups.
+  if (auto* group = plot->findChild<QCPMarginGroup*>(name, Qt::FindDirectChildrenOnly)) return group;
+  auto* group = new QCPMarginGroup(plot);
+  group->setObjectName(name);
+  return group;
 }
 
 void fitY(QCustomPlot* plot, double low, double high) {

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "ui/chart_style.h"
-#include "ui/charts.h"
+#include "ui/charts/chart_style.h"
+#include "ui/charts/result_charts.h"
 
 namespace quantscope::ui {
 namespace {
@@ -22,8 +22,7 @@ std::vector<std::string> seriesInOrder(const TrainingCurve& curve) {
 
 }  // namespace
 
-void ChartPanel::drawTraining(const TrainingCurve& curve, const QString& label, bool live) {
-  QCustomPlot* plot = plots_[Training];
+void drawTrainingChart(QCustomPlot* plot, const TrainingCurve& curve, const QString& label, bool live) {
   reset(plot);
   if (curve.empty()) {
     if (live)

@@ -1,8 +1,6 @@
-#include "ui/charts.h"
+#include "ui/charts/result_charts.h"
 
 #include <qcustomplot.h>
-
-#include <QScrollArea>
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +8,7 @@
 
 #include "core/results/comparison.h"
 #include "core/results/report_text.h"
-#include "ui/chart_style.h"
+#include "ui/charts/chart_style.h"
 
 namespace quantscope::ui {
 namespace {
@@ -52,94 +50,7 @@ CategoryBars categoryBars(QCustomPlot* plot, const std::vector<RunEntry>& runs, 
   return {originalBar, bars};
 }
 
-}  // namespace
-
-QString ChartPanel::title(Chart chart) {
-  static const char* titles[] = {
-      "Size",           "Accuracy",         "Latency",  "Accuracy vs size",  "Accuracy vs latency",
-      "Per-layer SQNR", "Weight histogram", "Training", "Technique figures", "Mixed precision"};
-  static_assert(sizeof(titles) / sizeof(titles[0]) == ChartCount, "one title per chart");
-  return titles[chart];
-}
-
-ChartPanel::ChartPanel(QWidget* parent) : QTabWidget(parent) {
-  for (int c = 0; c < ChartCount; ++c) {
-    plots_[c] = newPlot();
-    plots_[c]->setObjectName("chart_" + title(Chart(c)).toLower().replace(' ', '_'));
-    if (c != TechniqueFigures && c != MixedPrecision) {
-      addTab(plots_[c], title(Chart(c)));
-      continue;
-    }
-    // The figures stack a panel per unit, each row at a readable height (as does the mixed-precision heat
-    // map, a row per layer): when a run has more rows than the tab has room for, the chart grows and
-    // scrolls (with the wheel too: it neither drags nor zooms).
-    plots_[c]->setInteractions({});
-    auto* scroll = new QScrollArea;
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setWidgetResizable(true);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setWidget(plots_[c]);
-    addTab(scroll, title(Chart(c)));
-  }
-  // The training chart's top axis marks epoch ends at the bottom axis's steps.
-  QCustomPlot* training = plots_[Training];
-  connect(training->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), training->xAxis2,
-          qOverload<const QCPRange&>(&QCPAxis::setRange));
-  showRuns({}, -1, {});
-}
-
-void ChartPanel::beginLiveTraining(const QString& runLabel) {
-  live_ = true;
-  liveLabel_ = runLabel;
-  liveCurve_.clear();
-  drawTraining(liveCurve_, liveLabel_, true);
-  plots_[Training]->replot();
-  setCurrentIndex(Training);
-}
-
-void ChartPanel::appendLiveTraining(const std::vector<TrainingPoint>& points) {
-  if (!live_) return;
-  liveCurve_.insert(liveCurve_.end(), points.begin(), points.end());
-  drawTraining(liveCurve_, liveLabel_, true);
-  // Coalesced with any other pending replot; the GUI thread stays responsive.
-  plots_[Training]->replot(QCustomPlot::rpQueuedReplot);
-}
-
-void ChartPanel::endLiveTraining(bool finished) {
-  if (!live_) return;
-  live_ = false;
-  if (finished) return;
-  if (liveCurve_.empty()) {
-    reset(plots_[Training]);
-    placeholder(plots_[Training], liveLabel_ + " stopped before its first training step.");
-  } else {
-    drawTraining(liveCurve_, liveLabel_ + " (stopped before the end)", false);
-  }
-  plots_[Training]->replot();
-}
-
-void ChartPanel::showRuns(const std::vector<RunEntry>& runs, int detailRun, const QString& histogramLayer) {
-  drawSize(runs);
-  drawAccuracy(runs);
-  drawLatency(runs);
-  drawTradeoff(AccuracyVsSize, runs, true);
-  drawTradeoff(AccuracyVsLatency, runs, false);
-  const RunEntry* detail =
-      detailRun >= 0 && detailRun < int(runs.size()) ? &runs[size_t(detailRun)] : nullptr;
-  drawLayerSqnr(detail);
-  drawHistogram(detail, histogramLayer);
-  if (live_)
-    drawTraining(liveCurve_, liveLabel_, true);
-  else
-    drawTraining(detail ? detail->result.trainingCurve : TrainingCurve{},
-                 detail ? detail->label() : QString(), false);
-  drawFigures(detail);
-  drawMixedPrecision(detail);
-  for (QCustomPlot* plot : plots_) plot->replot();
-}
-
-void ChartPanel::drawSize(const std::vector<RunEntry>& runs) {
-  QCustomPlot* plot = plots_[Size];
+void drawSize(QCustomPlot* plot, const std::vector<RunEntry>& runs) {
   reset(plot);
   if (runs.empty()) return;
   const double original = runs.front().result.sizes.original.serializedBytes / 1024.0;
@@ -154,8 +65,7 @@ void ChartPanel::drawSize(const std::vector<RunEntry>& runs) {
   fitY(plot, 0, top);
 }
 
-void ChartPanel::drawAccuracy(const std::vector<RunEntry>& runs) {
-  QCustomPlot* plot = plots_[Accuracy];
+void drawAccuracy(QCustomPlot* plot, const std::vector<RunEntry>& runs) {
   reset(plot);
   if (runs.empty() || !runs.front().result.originalAccuracy.available) return;
   const double original = runs.front().result.originalAccuracy.top1 * 100;
@@ -177,8 +87,7 @@ void ChartPanel::drawAccuracy(const std::vector<RunEntry>& runs) {
   fitY(plot, std::max(0.0, low - std::max(2.0, (high - low))), std::min(100.0, high));
 }
 
-void ChartPanel::drawLatency(const std::vector<RunEntry>& runs) {
-  QCustomPlot* plot = plots_[Latency];
+void drawLatency(QCustomPlot* plot, const std::vector<RunEntry>& runs) {
   reset(plot);
   if (runs.empty()) return;
   const LatencyStats& original = runs.front().result.originalLatency;
@@ -208,8 +117,7 @@ void ChartPanel::drawLatency(const std::vector<RunEntry>& runs) {
   fitY(plot, 0, top);
 }
 
-void ChartPanel::drawTradeoff(Chart chart, const std::vector<RunEntry>& runs, bool bySize) {
-  QCustomPlot* plot = plots_[chart];
+void drawTradeoff(QCustomPlot* plot, const std::vector<RunEntry>& runs, bool bySize) {
   reset(plot);
   if (runs.empty()) return;
   const bool useAccuracy = runs.front().result.originalAccuracy.available;
@@ -268,8 +176,7 @@ void ChartPanel::drawTradeoff(Chart chart, const std::vector<RunEntry>& runs, bo
   fitY(plot, low - std::max(1.0, (high - low) * 0.5), high);
 }
 
-void ChartPanel::drawLayerSqnr(const RunEntry* run) {
-  QCustomPlot* plot = plots_[LayerSqnr];
+void drawLayerSqnr(QCustomPlot* plot, const RunEntry* run) {
   reset(plot);
   if (!run) return;
   QVector<double> ticks, weights, outputs, outputTicks;
@@ -314,8 +221,7 @@ void ChartPanel::drawLayerSqnr(const RunEntry* run) {
   fitY(plot, 0, top);
 }
 
-void ChartPanel::drawHistogram(const RunEntry* run, const QString& layerName) {
-  QCustomPlot* plot = plots_[WeightHistogram];
+void drawHistogram(QCustomPlot* plot, const RunEntry* run, const QString& layerName) {
   reset(plot);
   if (!run) return;
   const LayerQuantization* layer = nullptr;
@@ -349,6 +255,58 @@ void ChartPanel::drawHistogram(const RunEntry* run, const QString& layerName) {
   plot->yAxis->setLabel("count");
   plot->rescaleAxes();
   plot->yAxis->setRangeLower(0);
+}
+
+}  // namespace
+
+QString chartTitle(ResultChart chart) {
+  static const char* titles[] = {
+      "Size",           "Accuracy",         "Latency",  "Accuracy vs size",  "Accuracy vs latency",
+      "Per-layer SQNR", "Weight histogram", "Training", "Technique figures", "Mixed precision"};
+  static_assert(sizeof(titles) / sizeof(titles[0]) == kResultChartCount, "one title per chart");
+  return titles[int(chart)];
+}
+
+QCustomPlot* newChartPlot(ResultChart chart, QWidget* parent) {
+  QCustomPlot* plot = newPlot();
+  if (parent) plot->setParent(parent);
+  plot->setObjectName("chart_" + chartTitle(chart).toLower().replace(' ', '_'));
+  // The figures and the mixed-precision heat map grow a row per figure or layer and scroll in the window;
+  // they neither drag nor zoom.
+  if (chart == ResultChart::TechniqueFigures || chart == ResultChart::MixedPrecision)
+    plot->setInteractions({});
+  // The training chart's top axis marks epoch ends at the bottom axis's steps.
+  if (chart == ResultChart::Training) {
+    QObject::connect(plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), plot->xAxis2,
+                     qOverload<const QCPRange&>(&QCPAxis::setRange));
+  }
+  return plot;
+}
+
+void drawChart(QCustomPlot* plot, ResultChart chart, const ChartData& data) {
+  switch (chart) {
+    case ResultChart::Size:
+      return drawSize(plot, data.runs);
+    case ResultChart::Accuracy:
+      return drawAccuracy(plot, data.runs);
+    case ResultChart::Latency:
+      return drawLatency(plot, data.runs);
+    case ResultChart::AccuracyVsSize:
+      return drawTradeoff(plot, data.runs, /*bySize=*/true);
+    case ResultChart::AccuracyVsLatency:
+      return drawTradeoff(plot, data.runs, /*bySize=*/false);
+    case ResultChart::LayerSqnr:
+      return drawLayerSqnr(plot, data.detail);
+    case ResultChart::WeightHistogram:
+      return drawHistogram(plot, data.detail, data.histogramLayer);
+    case ResultChart::Training:
+      return drawTrainingChart(plot, data.detail ? data.detail->result.trainingCurve : TrainingCurve{},
+                               data.detail ? data.detail->label() : QString(), /*live=*/false);
+    case ResultChart::TechniqueFigures:
+      return drawFiguresChart(plot, data.detail);
+    case ResultChart::MixedPrecision:
+      return drawMixedPrecisionChart(plot, data.detail);
+  }
 }
 
 }  // namespace quantscope::ui

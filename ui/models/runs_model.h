@@ -3,7 +3,7 @@
 #include <QAbstractTableModel>
 #include <vector>
 
-#include "ui/run_entry.h"
+#include "ui/models/run_entry.h"
 
 namespace quantscope::ui {
 

@@ -1,4 +1,4 @@
-#include "ui/runs_model.h"
+#include "ui/models/runs_model.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "ui/technique_form.h"
+#include "ui/panels/technique_form.h"
 
 #include <QFormLayout>
 #include <QLabel>

@@ -1,25 +1,24 @@
 #pragma once
-// Exports: a chart as PNG/JPG/PDF (vector), a one-image report (charts + summary table) as PNG, a PDF
-// report, the runs as CSV or JSON, and the training curves as CSV. Every file is written atomically.
-#include <QImage>
+// Exports: a chart as PNG/JPG/PDF (vector), the runs as CSV or JSON, and the training curves as CSV (the
+// report is ui/report/report_builder.h). Every file is written atomically.
+#include <QByteArray>
 #include <QString>
-#include <vector>
+#include <functional>
 
-#include "ui/charts.h"
-#include "ui/runs_model.h"
+#include "ui/models/runs_model.h"
 
 class QCustomPlot;
 
 namespace quantscope::ui {
 
+// Writes `bytes` to `path` atomically (QSaveFile); throws quantscope::Error naming the file.
+void writeAtomically(const QString& path, const QByteArray& bytes);
+// For writers that make the file themselves (QCustomPlot, QPdfWriter): `write` renders into a temporary file
+// beside `path`, which then replaces `path`. `write` returns false on failure.
+void renderThenMove(const QString& path, const std::function<bool(const QString&)>& write);
+
 // By the file's suffix: .png, .jpg/.jpeg or .pdf. Throws quantscope::Error on failure.
 void exportChart(QCustomPlot* plot, const QString& path, int width, int height);
-QImage renderReportImage(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
-                         int width = 1800);
-void saveReportPng(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
-                   const QString& path);
-void saveReportPdf(const ChartPanel& charts, const RunsModel& runs, const QString& modelName,
-                   const QString& path);
 void exportRunsCsv(const RunsModel& runs, const QString& path);
 void exportRunsJson(const RunsModel& runs, const QString& path);
 // One row per training point of every run that has a curve: run, technique, series, epoch (from 1), step, end

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "core/results/report_text.h"
-#include "ui/chart_style.h"
-#include "ui/charts.h"
+#include "ui/charts/chart_style.h"
+#include "ui/charts/result_charts.h"
 
 namespace quantscope::ui {
 namespace {
@@ -69,8 +69,7 @@ class ScaledTicker : public QCPAxisTicker {
 
 }  // namespace
 
-void ChartPanel::drawFigures(const RunEntry* run) {
-  QCustomPlot* plot = plots_[TechniqueFigures];
+void drawFiguresChart(QCustomPlot* plot, const RunEntry* run) {
   reset(plot);
   plot->setMinimumHeight(220);
   if (!run) return;
@@ -170,7 +169,7 @@ void ChartPanel::drawFigures(const RunEntry* run) {
   const double kMinRowHeight = 12;  // pixels per bar
   QCPLayoutGrid* layout = plot->plotLayout();
   layout->setRowSpacing(2);
-  if (!figureMargins_) figureMargins_ = new QCPMarginGroup(plot);
+  QCPMarginGroup* figureMargins = marginGroup(plot, "figureMargins");
   for (size_t i = 0; i < panels.size(); ++i) {
     const Panel& p = panels[i];
     const bool isSparsity = !sparse.empty() && i + 1 == panels.size();
@@ -180,7 +179,7 @@ void ChartPanel::drawFigures(const RunEntry* run) {
       rect = new QCPAxisRect(plot);
       layout->addElement(int(i), 0, rect);
     }
-    rect->setMarginGroup(QCP::msLeft | QCP::msRight, figureMargins_);  // stacked axes line up
+    rect->setMarginGroup(QCP::msLeft | QCP::msRight, figureMargins);  // stacked axes line up
     rect->setMinimumMargins(QMargins(10, i == 0 ? 8 : 2, 15, 2));
     rect->setMinimumSize(0, int(p.rowsHigh * kMinRowHeight) + 4);
     // Each panel's height follows its number of rows (plus room for its value axis).

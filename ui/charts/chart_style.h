@@ -1,11 +1,12 @@
 #pragma once
-// What every chart of the chart panel shares: colours, a fresh plot, clearing one, the "why is it empty"
-// text, and the y range with headroom. Internal to ui/.
+// What every result chart shares: colours, a fresh plot, clearing one, the "why is it empty"
+// text, and the y range with headroom. Internal to ui/charts/.
 #include <QColor>
 #include <QString>
 #include <cstddef>
 
 class QCustomPlot;
+class QCPMarginGroup;
 
 namespace quantscope::ui::chart_style {
 
@@ -20,6 +21,8 @@ void reset(QCustomPlot* plot);
 void placeholder(QCustomPlot* plot, const QString& text);
 // Series colours of the training chart and groups of the figures chart.
 QColor paletteColor(size_t i);
+// The plot's margin group called `name`, made on first use; panels in it line up.
+QCPMarginGroup* marginGroup(QCustomPlot* plot, const QString& name);
 void fitY(QCustomPlot* plot, double low, double high);
 
 }  // namespace quantscope::ui::chart_style

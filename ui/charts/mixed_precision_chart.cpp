@@ -10,8 +10,8 @@
 #include <optional>
 
 #include "core/results/report_text.h"
-#include "ui/chart_style.h"
-#include "ui/charts.h"
+#include "ui/charts/chart_style.h"
+#include "ui/charts/result_charts.h"
 
 namespace quantscope::ui {
 namespace {
@@ -266,8 +266,7 @@ void drawSearch(QCustomPlot* plot, QCPAxisRect* rect, const MixedPrecisionReport
 
 }  // namespace
 
-void ChartPanel::drawMixedPrecision(const RunEntry* run) {
-  QCustomPlot* plot = plots_[MixedPrecision];
+void drawMixedPrecisionChart(QCustomPlot* plot, const RunEntry* run) {
   reset(plot);
   plot->setMinimumHeight(220);
   if (!run) return;
@@ -285,14 +284,14 @@ void ChartPanel::drawMixedPrecision(const RunEntry* run) {
   QCPAxisRect* main = plot->axisRect();
   layout->take(main);
   layout->simplify();
-  if (!mixedMargins_) mixedMargins_ = new QCPMarginGroup(plot);
+  QCPMarginGroup* mixedMargins = marginGroup(plot, "mixedMargins");
   if (search) {
     QString text = QString("Search: %1 configurations").arg(m.candidates.size());
     if (!m.search.empty() && m.search != "none")
       text += QString(" (%1)").arg(QString::fromStdString(m.search));
     layout->addElement(0, 0, panelTitle(plot, text));
     layout->addElement(1, 0, main);
-    main->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins_);
+    main->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins);
     drawSearch(plot, main, m);
     plot->legend->setVisible(true);
     plot->legend->setFont(QFont(plot->font().family(), 8));
@@ -313,8 +312,8 @@ void ChartPanel::drawMixedPrecision(const RunEntry* run) {
         panelTitle(plot, "Sensitivity: one layer's weights quantized, the other weights float"));
     layout->addElement(1, heatColumn, rect);
     layout->addElement(1, heatColumn + 1, scale);
-    rect->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins_);
-    scale->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins_);
+    rect->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins);
+    scale->setMarginGroup(QCP::msTop | QCP::msBottom, mixedMargins);
     drawSensitivity(plot, rect, scale, m);
   }
   if (!m.stoppedEarly.empty()) {

@@ -1,4 +1,4 @@
-#include "ui/data_source_widget.h"
+#include "ui/panels/data_source_widget.h"
 
 #include <QComboBox>
 #include <QFileDialog>
