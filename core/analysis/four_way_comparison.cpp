@@ -1,9 +1,11 @@
 #include "core/analysis/four_way_comparison.h"
 
+#include <functional>
 #include <limits>
 #include <map>
 
 #include "core/errors.h"
+#include "core/internal/graph_walk.h"
 #include "core/quant/fake_quant.h"
 
 namespace quantscope {
@@ -14,16 +16,50 @@ bool isFakeQuantObserver(const torch::jit::Module& module) {
   return name && name->name().find("FakeQuantObserver") != std::string::npos;
 }
 
+// The observers each module's graphs call, as "path.attribute", in graph order. InsertObservers names
+// observers in an order that can differ between two runs on the same model, but it places their calls
+// identically, so two observed copies of one model pair up call by call.
+std::vector<std::pair<std::string, torch::jit::Module>> observersInCallOrder(
+    const torch::jit::Module& root, const std::function<bool(const torch::jit::Module&)>& isObserver) {
+  std::vector<std::pair<std::string, torch::jit::Module>> observers;
+  for (const auto& sub : root.named_modules()) {
+    for (const auto& method : sub.value.get_methods()) {
+      forEachNode(method.graph(), [&](torch::jit::Node* node) {
+        if (node->kind() != c10::prim::CallMethod) return;
+        torch::jit::Node* get = node->input(0)->node();
+        if (get->kind() != c10::prim::GetAttr || get->input()->type() != sub.value.type()) return;
+        const std::string name = get->s(c10::attr::name);
+        if (!sub.value.hasattr(name)) return;
+        const c10::IValue member = sub.value.attr(name);
+        if (!member.isObject()) return;
+        const torch::jit::Module module(member.toObject());
+        if (isObserver(module))
+          observers.emplace_back(sub.name.empty() ? name : sub.name + "." + name, module);
+      });
+    }
+  }
+  return observers;
+}
+
 }  // namespace
 
 torch::jit::Module simulatedModel(const AnalysisSession& session, SimulatedPart part) {
   torch::jit::Module simulated = insertFakeQuant(session.folded, *session.recipe);
-  // Both modules come from InsertObservers on the same float model with one qconfig for the whole graph,
-  // so each observer has the same path in both.
+  const auto calibratedObservers = observersInCallOrder(session.observed, isCalibrationObserver);
+  const auto fakeQuantObservers = observersInCallOrder(simulated, isFakeQuantObserver);
+  if (calibratedObservers.size() != fakeQuantObservers.size()) {
+    throw Error("The simulated model has " + std::to_string(fakeQuantObservers.size()) +
+                " quantizers, the calibrated model " + std::to_string(calibratedObservers.size()) +
+                "; the two cannot be compared.");
+  }
   std::map<std::string, torch::jit::Module> calibrated;
-  for (const auto& sub : session.observed.named_modules()) {
-    if (isCalibrationObserver(sub.value) && !sub.value.attr("is_weight").toBool())
-      calibrated.emplace(sub.name, sub.value);
+  for (size_t i = 0; i < fakeQuantObservers.size(); ++i) {
+    const torch::jit::Module& source = calibratedObservers[i].second;
+    if (source.attr("is_weight").toBool() != fakeQuantObservers[i].second.attr("is_weight").toBool()) {
+      throw Error("The simulated model's quantizer at '" + fakeQuantObservers[i].first +
+                  "' does not pair with the calibrated model's; the two cannot be compared.");
+    }
+    calibrated.emplace(fakeQuantObservers[i].first, source);
   }
   for (const auto& sub : simulated.named_modules()) {
     if (!isFakeQuantObserver(sub.value)) continue;
