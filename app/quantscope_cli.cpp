@@ -12,6 +12,8 @@
 #include <memory>
 
 #include "app/cli_options.h"
+#include "core/analysis/analysis_report.h"
+#include "core/analysis/quant_analysis.h"
 #include "core/errors.h"
 #include "core/results/project_file.h"
 #include "core/results/report_text.h"
@@ -34,7 +36,9 @@ const char* const kUsage =
     "  bench       Latency of a model: warm-up, fixed threads, percentiles\n"
     "  compare     Sizes of two models (and accuracy/fidelity/latency with --data)\n"
     "  profile     Where a model's time goes per operator, and which operators run int8\n"
-    "  report      A report (charts + summary table) as PNG or PDF from a project or runs JSON file\n\n"
+    "  report      A report (charts + summary table) as PNG or PDF from a project or runs JSON file\n"
+    "  analyze     Where int8 loses accuracy and what to do: four-way comparison, per-layer sweeps,\n"
+    "              simulated vs real per layer, calibration stability, ranges, a recommendation\n\n"
     "Every command takes --help, and --json for machine-readable output. demo and quantize --evaluate\n"
     "also take --report FILE (.png or .pdf). Reports need no display.\n";
 
@@ -439,6 +443,63 @@ bool wantsReport(int argc, char** argv) {
   return false;
 }
 
+int commandAnalyze(const QStringList& args) {
+  QCommandLineParser parser;
+  cli::addModelOptions(parser);
+  cli::addDataOptions(parser);
+  parser.addOption({"calib-data", "Calibration data (same forms as --data).", "source"});
+  parser.addOption({"param", "Recipe parameter key=value; repeatable.", "key=value"});
+  const std::vector<ParamSpec> recipeParams = quantAnalysisParams();
+  for (const auto& spec : recipeParams) {
+    parser.addOption({QString::fromStdString(spec.name).replace('_', '-'),
+                      QString("Same as --param %1=VALUE (default %2). %3")
+                          .arg(QString::fromStdString(spec.name), QString::fromStdString(spec.defaultValue),
+                               QString::fromStdString(spec.help)),
+                      "value"});
+  }
+  parser.addOption(
+      {"eval-samples", "Samples the four-way rows and stability are measured on (default 512).", "n"});
+  parser.addOption({"sweep-samples", "Samples each sweep configuration is measured on (default 256).", "n"});
+  parser.addOption({"seed", "Seed of the random calibration subsets (default 1).", "n"});
+  parser.addPositionalArgument("model", "TorchScript model file.");
+  parseOrExit(parser, args,
+              "Analyzes where int8 quantization (fx, with the given recipe) loses accuracy: fp32 vs "
+              "weights-only vs activations-only (simulated) vs full int8; each layer quantized alone and "
+              "kept float alone (int8 kernels); each layer's output SQNR simulated and on both engines' "
+              "kernels; the metric over 5 random calibration subsets; per-channel weight and activation "
+              "ranges; and a recommendation with the technique and parameters to apply it.");
+  Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
+  if (!parser.isSet("calib-data")) throw Error("Missing --calib-data: the analyzer calibrates like fx.");
+  QuantAnalysisOptions options;
+  for (const QString& assignment : parser.values("param")) {
+    const auto [key, value] = parseParamAssignment(assignment.toStdString());
+    options.recipe[key] = value;
+  }
+  for (const auto& spec : recipeParams) {
+    const QString flag = QString::fromStdString(spec.name).replace('_', '-');
+    if (parser.isSet(flag)) options.recipe[spec.name] = parser.value(flag).toStdString();
+  }
+  options.evalSamples = cli::intOption(parser, "eval-samples", 512, 1);
+  options.sweepSamples = cli::intOption(parser, "sweep-samples", 256, 1);
+  options.seed = static_cast<uint64_t>(cli::intOption(parser, "seed", 1, 0));
+  std::optional<Dataset> data;
+  std::string specNote;
+  if (parser.isSet("data")) {
+    data = Dataset::load(cli::dataSource(parser), model.inputSpec());
+    specNote = adoptInputSpecFromData(model, *data);
+  }
+  const Dataset calibration = Dataset::load(*cli::calibrationSource(parser), model.inputSpec());
+  if (specNote.empty()) specNote = adoptInputSpecFromData(model, calibration);
+  QuantAnalysis analysis =
+      analyzeQuantization(model, calibration, data ? &*data : nullptr, options, stderrProgress());
+  if (!specNote.empty()) analysis.notes.insert(analysis.notes.begin(), specNote);
+  if (parser.isSet("json"))
+    printJson(toJson(analysis));
+  else
+    std::cout << formatQuantAnalysis(analysis);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -469,6 +530,7 @@ int main(int argc, char** argv) {
     if (command == "compare") return commandCompare(args);
     if (command == "profile") return commandProfile(args);
     if (command == "report") return commandReport(args);
+    if (command == "analyze") return commandAnalyze(args);
     std::cerr << "error: unknown command '" << command.toStdString() << "'\n\n" << kUsage;
     return 2;
   } catch (const CancelledError& e) {

@@ -92,7 +92,8 @@ class TestCli : public QObject {
   void helpListsCommandsAndGeneratedTechniqueParameters() {
     const CliRun top = cli({"--help"});
     QCOMPARE(top.exitCode, 0);
-    for (const char* command : {"demo", "inspect", "quantize", "evaluate", "bench", "compare", "report"})
+    for (const char* command :
+         {"demo", "inspect", "quantize", "evaluate", "bench", "compare", "report", "analyze"})
       QVERIFY(top.out.contains(command));
     const CliRun quantize = cli({"quantize", "--help"});
     QCOMPARE(quantize.exitCode, 0);
@@ -100,6 +101,31 @@ class TestCli : public QObject {
                              "--candidate-bits", "list [2..8],...", "<layer=value,...>"}) {
       QVERIFY2(quantize.out.contains(text), text);
     }
+  }
+  void analyzePrintsEveryPartAndItsJsonParses() {
+    const QStringList common{"analyze",         f("fragile_cnn.pt"),
+                             "--calib-data",    f("fragile_calibration.pt"),
+                             "--data",          f("fragile_test.pt"),
+                             "--qconfig",       "qnnpack",
+                             "--calib-samples", "64"};
+    const CliRun text = cli(common);
+    QVERIFY2(text.exitCode == 0, qPrintable(text.err));
+    for (const char* part : {"Four-way comparison", "Per-quantizer sweeps", "Simulated vs real",
+                             "Calibration stability", "Recommendation", "--technique fx", "equalize=true"})
+      QVERIFY2(text.out.contains(part), part);
+    const CliRun run = cli(common + QStringList{"--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject result = json(run);
+    QCOMPARE(result["four_way"].toArray().size(), 4);
+    QCOMPARE(result["sweeps"].toObject()["worst_layers"].toArray().first().toString(), QString("conv2"));
+    QCOMPARE(result["calibration_stability"].toObject()["runs"].toArray().size(), 5);
+    QVERIFY(result["recommendation"].toObject()["summary"].toString().size() > 10);
+    const CliRun help = cli({"analyze", "--help"});
+    QVERIFY(help.exitCode == 0 && help.out.contains("--calib-data") && help.out.contains("--qconfig"));
+    const CliRun missing = cli({"analyze", f("fragile_cnn.pt")});
+    QVERIFY(missing.exitCode == 1 && missing.err.contains("--calib-data"));
+    const CliRun bad = cli(common + QStringList{"--param", "bits=4"});
+    QVERIFY(bad.exitCode == 1 && bad.err.contains("no parameter 'bits'"));
   }
   void inspectJson() {
     const CliRun run = cli({"inspect", f("mlp.pt"), "--json"});

@@ -398,6 +398,7 @@ void MainWindow::buildMenus() {
   QMenu* run = menuBar()->addMenu("&Run");
   run->addAction("&Run", QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::runSelectedTechnique);
   run->addAction("&Cancel", QKeySequence(Qt::Key_Escape), this, &MainWindow::cancelRun);
+  buildAnalysis(run);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -20,6 +20,7 @@ class QMenu;
 
 namespace quantscope::ui {
 
+class AnalysisTab;
 class ChartPanel;
 class DataSourceWidget;
 class LayersModel;
@@ -48,12 +49,17 @@ class MainWindow : public QMainWindow {
   void exportTrainingCurvesTo(const QString& path);
   void saveQuantizedModelTo(int row, const QString& path);
   void selectTechnique(const QString& name);
+  // The quant analyzer on the loaded model and data with the technique form's recipe (ui/analysis/).
+  void analyze();
+  // Runs `technique` with `params` (on top of its remembered ones) as a normal run: the Analyze tab's Apply.
+  void applyRecommendation(const QString& technique, const ParamValues& params);
 
   // State, for tests and the status bar.
   RunController& controller() const { return *controller_; }
   RunsModel& runs() const { return *runsModel_; }
   ChartPanel& charts() const { return *charts_; }
   TechniqueForm& techniqueForm() const { return *techniqueForm_; }
+  AnalysisTab& analysisTab() const { return *analysisTab_; }
   QString errorText() const;
   QString comparisonText() const;
   const std::optional<Model>& model() const { return model_; }
@@ -68,6 +74,7 @@ class MainWindow : public QMainWindow {
   QWidget* buildRunBar();
   QWidget* buildResults();
   void buildMenus();
+  void buildAnalysis(QMenu* runMenu);
   void showModel(const Model& model, const ModelInfo& info);
   void showError(const QString& message);
   void clearError();
@@ -123,6 +130,7 @@ class MainWindow : public QMainWindow {
   QComboBox* histogramLayer_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   QLabel* runtimeStatus_ = nullptr;
+  AnalysisTab* analysisTab_ = nullptr;
 };
 
 }  // namespace quantscope::ui

@@ -121,6 +121,22 @@ bool RunController::startRun(RunRequest request, int runId) {
   });
 }
 
+bool RunController::startAnalysis(AnalysisRequest request) {
+  return start([this, request = std::move(request)] {
+    const Progress progress = makeProgress();
+    progress.update("Loading data", 0.0);
+    Model model = request.model;
+    const Dataset test = Dataset::load(request.testData, model.inputSpec());
+    adoptInputSpecFromData(model, test);
+    std::optional<Dataset> calibration;
+    if (request.calibrationData) calibration = Dataset::load(*request.calibrationData, model.inputSpec());
+    const QuantAnalysis analysis =
+        analyzeQuantization(model, calibration ? *calibration : test, &test, request.options, progress);
+    QMetaObject::invokeMethod(
+        this, [this, analysis] { Q_EMIT analysisFinished(analysis); }, Qt::QueuedConnection);
+  });
+}
+
 bool RunController::startLoad(const QString& path) {
   return start([this, p = path.toStdString()] {
     makeProgress().update("Loading " + p, 0.0);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/analysis/quant_analysis.h"
 #include "core/data/dataset.h"
 #include "core/model/model.h"
 #include "core/workflow.h"
@@ -25,6 +26,14 @@ struct RunRequest {
   RunOptions options;
 };
 
+// The quant analyzer on the window's model and data; the recipe comes from the technique form.
+struct AnalysisRequest {
+  Model model;
+  DataSource testData;
+  std::optional<DataSource> calibrationData;  // empty: the test data
+  QuantAnalysisOptions options;
+};
+
 class RunController : public QObject {
   Q_OBJECT
  public:
@@ -35,6 +44,7 @@ class RunController : public QObject {
   // Each returns false (and does nothing) when a job is already running.
   bool startRun(RunRequest request, int runId);
   bool startLoad(const QString& path);
+  bool startAnalysis(AnalysisRequest request);
   void cancel() { cancel_.store(true); }
   // Blocks until the current job has ended; for shutdown and tests.
   void waitForIdle();
@@ -45,6 +55,7 @@ class RunController : public QObject {
   // run's points arrive before its runFinished.
   void trainingPoints(int runId, const std::vector<quantscope::TrainingPoint>& points);
   void runFinished(const quantscope::ui::RunEntry& entry);
+  void analysisFinished(const quantscope::QuantAnalysis& analysis);
   void modelLoaded(const quantscope::Model& model, const quantscope::ModelInfo& info);
   void failed(const QString& message);
   void cancelled();

@@ -53,9 +53,26 @@ std::string attributePath(torch::jit::Value* value) {
   return node->kind() == c10::prim::Param ? path : std::string();
 }
 
+// The attribute path of a weight, also when a fake-quant observer was inlined around it (the quant
+// analyzer's simulated model): through the observer's if-blocks and its fake_quantize op to the weight.
+std::string weightPath(torch::jit::Value* value, int depth) {
+  std::string path = attributePath(value);
+  if (!path.empty() || depth == 0) return path;
+  torch::jit::Node* node = value->node();
+  if (node->kind() == c10::prim::If) {
+    for (torch::jit::Block* block : node->blocks()) {
+      path = weightPath(block->outputs()[value->offset()], depth - 1);
+      if (!path.empty()) return path;
+    }
+  } else if (std::string(node->kind().toQualString()).rfind("aten::fake_quantize", 0) == 0) {
+    return weightPath(node->input(0), depth - 1);
+  }
+  return {};
+}
+
 // "layer1.0.conv1" from the chain that reads its weight ("layer1.0.conv1.weight").
 std::string layerOfWeight(torch::jit::Value* weight) {
-  const std::string path = attributePath(weight);
+  const std::string path = weightPath(weight, 8);
   const size_t dot = path.rfind('.');
   return dot == std::string::npos ? std::string() : path.substr(0, dot);
 }
