@@ -59,6 +59,10 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("fx, traced CNN") << "cnn_traced.pt"
                                     << ""
                                     << "fx";
+    // AdaRound rewrites the packed weights after Finalize (depthwise and grouped convolutions).
+    QTest::newRow("static + adaround, depthwise CNN") << "depthwise_cnn.pt"
+                                                      << ""
+                                                      << "static";
     QTest::newRow("static, scripted CNN") << "cnn_scripted.pt"
                                           << ""
                                           << "static";
@@ -94,9 +98,10 @@ class TestPythonRoundTrip : public QObject {
     const Model original = Model::load(digits ? builtinDigitsModelPath() : fixture(model.toStdString()));
     const Dataset calibration = Dataset::load(DataSource{
         digits ? "digits:train"
-               : fixture(model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
-                         : model.startsWith("text")                            ? "text_tokens.pt"
-                                                                               : "mlp_data.pt")});
+               : fixture(model.startsWith("depthwise")                           ? "depthwise_calibration.pt"
+                         : model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
+                         : model.startsWith("text")                              ? "text_tokens.pt"
+                                                                                 : "mlp_data.pt")});
     ParamValues params;
     if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
     if (technique == "pruning")
@@ -111,6 +116,8 @@ class TestPythonRoundTrip : public QObject {
       if (digits) params["layer_bits"] = "conv1=float,conv2=2,conv3=3,fc1=w5a6";
       if (model == "blocks_cnn.pt") params["layer_bits"] = "layer1.0.conv2=2,layer1.1.conv1=float,fc=w8a6";
     }
+    if (QString(QTest::currentDataTag()).contains("adaround"))
+      params = {{"adaround", "true"}, {"adaround_iters", "100"}};
     if (model.startsWith("text"))
       params["embeddings"] = QString(QTest::currentDataTag()).contains("4bit") ? "4bit" : "int8";
     const QuantizationOutcome outcome =
