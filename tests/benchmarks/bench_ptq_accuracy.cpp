@@ -112,6 +112,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  for (const QString& modelName : models) {
+    if (modelName != "digits" && modelName != "mobilenet_v2") {
+      std::fprintf(stderr, "unknown model '%s' (digits, mobilenet_v2)\n", modelName.toStdString().c_str());
+      return 2;
+    }
+  }
   std::vector<Combination> combinations;
   for (const auto& c : allCombinations())
     if (only.isEmpty() || only.contains(QString::fromStdString(c.name))) combinations.push_back(c);
@@ -131,7 +137,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   QProcess python;
   python.start("/usr/bin/python3", {QString(QUANTSCOPE_BENCH_DIR) + "/pytorch_ptq_accuracy_reference.py",
-                                    work.path(), digitsModel, QString::number(threads)});
+                                    work.path(), digitsModel, QString::number(threads), models.join(',')});
   if (!python.waitForFinished(3600000) || python.exitCode() != 0) {
     std::fprintf(stderr, "PyTorch reference failed: %s\n", python.readAllStandardError().constData());
     return 2;
@@ -142,10 +148,6 @@ int main(int argc, char** argv) {
   bool ok = true;
   for (const QString& modelName : models) {
     const bool digits = modelName == "digits";
-    if (!digits && modelName != "mobilenet_v2") {
-      std::fprintf(stderr, "unknown model '%s' (digits, mobilenet_v2)\n", modelName.toStdString().c_str());
-      return 2;
-    }
     const std::string file =
         digits ? digitsModel.toStdString() : work.filePath("mobilenet_v2.pt").toStdString();
     const Model model = Model::load(file);

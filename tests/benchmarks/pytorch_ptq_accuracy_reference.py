@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch's own FX post-training quantization, for QuantScope's PTQ accuracy benchmark (issue 11).
 
-Usage: pytorch_ptq_accuracy_reference.py OUT_DIR DIGITS_MODEL THREADS
+Usage: pytorch_ptq_accuracy_reference.py OUT_DIR DIGITS_MODEL THREADS [MODELS]
+MODELS: comma-separated, digits and/or mobilenet_v2 (default both).
 Writes the data both sides use and prints one JSON line of PyTorch FX's figures, per model and recipe:
 - digits: the depthwise-separable digits CNN (DIGITS_MODEL, made by train_digits_depthwise.py); calibration
   on the first 256 training digits, evaluation on the 360 test digits (labels kept).
@@ -23,6 +24,7 @@ from torch.ao.quantization import get_default_qconfig_mapping
 from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
 out, digits_model, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+models = sys.argv[4].split(",") if len(sys.argv) > 4 else ["digits", "mobilenet_v2"]
 torch.set_num_threads(threads)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,44 +74,44 @@ result = {"torch_version": torch.__version__}
 x_train, y_train, x_test, y_test = train_digits_model.load_digits()
 
 # Digits: the eager class with the trained weights of the scripted model QuantScope loads.
-digits = train_digits_depthwise.DigitsDepthwiseCNN()
-digits.load_state_dict(torch.jit.load(digits_model).state_dict())
-digits.eval()
-calib = x_train[:256]
-torch.save(calib, os.path.join(out, "digits_calib.pt"))
-torch.save({"x": x_test, "y": y_test}, os.path.join(out, "digits_eval.pt"))
-with torch.inference_mode():
-    ref = digits(x_test)
-result["digits"] = {"fp32_top1": (ref.argmax(1) == y_test).float().mean().item()}
-result["digits"].update(figures(digits, calib, x_test, y_test, ref, 64))
+if "digits" in models:
+    digits = train_digits_depthwise.DigitsDepthwiseCNN()
+    digits.load_state_dict(torch.jit.load(digits_model).state_dict())
+    digits.eval()
+    calib = x_train[:256]
+    torch.save(calib, os.path.join(out, "digits_calib.pt"))
+    torch.save({"x": x_test, "y": y_test}, os.path.join(out, "digits_eval.pt"))
+    with torch.inference_mode():
+        ref = digits(x_test)
+    result["digits"] = {"fp32_top1": (ref.argmax(1) == y_test).float().mean().item()}
+    result["digits"].update(figures(digits, calib, x_test, y_test, ref, 64))
 
+if "mobilenet_v2" in models:
+    # MobileNetV2 on digits upsampled to 224x224.
+    def images(x):
+        big = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+        return big.repeat(1, 3, 1, 1)
 
-# MobileNetV2 on digits upsampled to 224x224.
-def images(x):
-    big = torch.nn.functional.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
-    return big.repeat(1, 3, 1, 1)
-
-
-mean, std = images(x_train[:256]).mean(), images(x_train[:256]).std()
-bn_images = (images(x_train[:256]) - mean) / std
-calib = (images(x_train[256:320]) - mean) / std
-evaluation = (images(x_test[:64]) - mean) / std
-torch.manual_seed(0)
-mobilenet = torchvision.models.mobilenet_v2(weights=None)
-for m in mobilenet.modules():
-    if isinstance(m, torch.nn.BatchNorm2d):
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the forwards below
-mobilenet.train()
-with torch.no_grad():
-    for i in range(0, len(bn_images), 32):
-        mobilenet(bn_images[i:i + 32])
-mobilenet.eval()
-torch.jit.save(torch.jit.script(mobilenet), os.path.join(out, "mobilenet_v2.pt"),
-               _extra_files={INPUT_SPEC: json.dumps({"shape": [1, 3, 224, 224], "dtype": "float32"})})
-torch.save(calib, os.path.join(out, "mobilenet_v2_calib.pt"))
-torch.save(evaluation, os.path.join(out, "mobilenet_v2_eval.pt"))
-with torch.inference_mode():
-    ref = run(mobilenet, evaluation, 16)
-result["mobilenet_v2"] = figures(mobilenet, calib, evaluation, None, ref, 16)
+    mean, std = images(x_train[:256]).mean(), images(x_train[:256]).std()
+    bn_images = (images(x_train[:256]) - mean) / std
+    calib = (images(x_train[256:320]) - mean) / std
+    evaluation = (images(x_test[:64]) - mean) / std
+    torch.manual_seed(0)
+    mobilenet = torchvision.models.mobilenet_v2(weights=None)
+    for m in mobilenet.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the forwards below
+    mobilenet.train()
+    with torch.no_grad():
+        for i in range(0, len(bn_images), 32):
+            mobilenet(bn_images[i:i + 32])
+    mobilenet.eval()
+    torch.jit.save(torch.jit.script(mobilenet), os.path.join(out, "mobilenet_v2.pt"),
+                   _extra_files={INPUT_SPEC: json.dumps({"shape": [1, 3, 224, 224], "dtype": "float32"})})
+    torch.save(calib, os.path.join(out, "mobilenet_v2_calib.pt"))
+    torch.save(evaluation, os.path.join(out, "mobilenet_v2_eval.pt"))
+    with torch.inference_mode():
+        ref = run(mobilenet, evaluation, 16)
+    result["mobilenet_v2"] = figures(mobilenet, calib, evaluation, None, ref, 16)
 print(json.dumps(result))
