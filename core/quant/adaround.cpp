@@ -356,8 +356,17 @@ std::vector<AdaRoundLayer> adaroundWeights(torch::jit::Module& quantized, const 
     const torch::Tensor nearest =
         job.qweight.int_repr().to(torch::kFloat).reshape(job.floatWeight.sizes()).clamp(qmin, qmax);
     // The finalized weight must be the nearest rounding of this float weight, else the pairing is wrong.
-    const torch::Tensor expected = (job.floatWeight / scale).round().add(zeroPoint).clamp(qmin, qmax);
-    const double mismatch = (expected - nearest).abs().gt(0.5).to(torch::kFloat).mean().item<double>();
+    // Ties are left out: a symmetric scale puts each channel's largest weight at exactly +-127.5 steps.
+    const torch::Tensor scaled = job.floatWeight.to(torch::kDouble) / scale.to(torch::kDouble);
+    const torch::Tensor tie = (scaled - scaled.floor() - 0.5).abs().lt(1e-3);
+    const torch::Tensor expected = scaled.round().add(zeroPoint).clamp(qmin, qmax);
+    const double mismatch = (expected - nearest)
+                                .abs()
+                                .gt(0.5)
+                                .logical_and(tie.logical_not())
+                                .to(torch::kFloat)
+                                .mean()
+                                .item<double>();
     if (mismatch > 0.01) {
       result.skipped = "its int8 weight is not the nearest rounding of its float weight (" +
                        formatted("%.1f", 100 * mismatch) + " % differ)";

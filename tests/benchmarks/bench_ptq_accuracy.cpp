@@ -198,6 +198,9 @@ int main(int argc, char** argv) {
           row.sqnrDb = fidelity.sqnrDb;
           row.top1 = (digits ? computeAccuracy(out, labels).top1 : fidelity.top1Agreement) * 100;
           row.available = true;
+          for (const auto& step : outcome.accuracySteps) {  // layers a step left alone, and why
+            if (step.change.rfind("not ", 0) == 0) row.stepNotes.push_back(step.layer + ": " + step.change);
+          }
           for (const auto& note : outcome.notes) {
             if (note.find("AdaRound") != std::string::npos || note.find("qualiz") != std::string::npos ||
                 note.find("ias correction") != std::string::npos)
