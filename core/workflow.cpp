@@ -51,7 +51,6 @@ RunResult describeOutcome(const QuantizationOutcome& outcome) {
   result.trainingCurve = outcome.trainingCurve;
   result.figures = outcome.figures;
   result.mixedPrecision = outcome.mixedPrecision;
-  result.accuracySteps = outcome.accuracySteps;
   return result;
 }
 
