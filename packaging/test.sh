@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 packaging/install-deps.sh --with-test-tools
 packaging/build.sh
 cd build
-ctest --output-on-failure --timeout 900
+ctest -j2 --output-on-failure --timeout 900

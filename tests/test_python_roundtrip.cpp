@@ -88,7 +88,7 @@ class TestPythonRoundTrip : public QObject {
                                                          << "mixed" << 1;
     QTest::newRow("mixed 4-bit, MLP") << "mlp.pt"
                                       << "mlp_data.pt"
-                                      << "mixed";
+                                      << "mixed" << 1;
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
