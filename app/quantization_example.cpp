@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/quantization_techniques.h"
 #include "core/results/report_text.h"
+#include "core/technique_registry.h"
 #include "core/workflow.h"
 
 using namespace quantscope;
@@ -39,6 +40,8 @@ void show(const std::string& call, const std::function<QuantizationOutcome()>& r
     for (const auto& layer : outcome.layers) {
       if (layer.weightBits > 0) std::printf("   %s: %d-bit weights\n", layer.layer.c_str(), layer.weightBits);
     }
+    if (const std::string steps = formatAccuracySteps(outcome.accuracySteps); !steps.empty())
+      std::cout << steps;
     for (const auto& figure : outcome.figures) {
       std::printf("   %s: %.4g %s\n", figure.name.c_str(), figure.value, figure.unit.c_str());
     }
@@ -68,6 +71,19 @@ int main(int argc, char** argv) {
     show(
         "QuantizationTechniques::static_quantization(model, \"fbgemm\", &calibration)",
         [&] { return QuantizationTechniques::static_quantization(model, "fbgemm", &calibration); }, model);
+    // The post-training accuracy steps are parameters of static, fx and mixed; the registry takes any of a
+    // technique's parameters by name.
+    show(
+        "TechniqueRegistry::instance().run(\"static\", model, {{\"qconfig\", \"qnnpack\"}, {\"equalize\", "
+        "\"true\"}, {\"bias_correction\", \"empirical\"}}, context)",
+        [&] {
+          TechniqueContext context;
+          context.calibrationData = &calibration;
+          return TechniqueRegistry::instance().run(
+              "static", model,
+              {{"qconfig", "qnnpack"}, {"equalize", "true"}, {"bias_correction", "empirical"}}, context);
+        },
+        model);
     show(
         "QuantizationTechniques::quantization_aware_training(model, \"fbgemm\", &training)",
         [&] { return QuantizationTechniques::quantization_aware_training(model, "fbgemm", &training); },

@@ -51,6 +51,7 @@ RunResult describeOutcome(const QuantizationOutcome& outcome) {
   result.trainingCurve = outcome.trainingCurve;
   result.figures = outcome.figures;
   result.mixedPrecision = outcome.mixedPrecision;
+  result.accuracySteps = outcome.accuracySteps;
   return result;
 }
 

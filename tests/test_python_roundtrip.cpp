@@ -89,6 +89,17 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("mixed 4-bit, MLP") << "mlp.pt"
                                       << "mlp_data.pt"
                                       << "mixed" << 1;
+    // Post-training accuracy steps: equalized float weights, and biases rewritten in the packed params
+    // (root attributes, and the 4-bit holders' state that __setstate__ repacks from).
+    QTest::newRow("static, equalize + empirical bias correction") << "unbalanced_cnn.pt"
+                                                                  << ""
+                                                                  << "static" << 1;
+    QTest::newRow("fx, equalize + analytical bias correction, depthwise") << "depthwise_cnn.pt"
+                                                                          << ""
+                                                                          << "fx" << 1;
+    QTest::newRow("mixed 4-bit, equalize + empirical bias correction, depthwise") << "depthwise_cnn.pt"
+                                                                                  << ""
+                                                                                  << "mixed" << 1;
   }
   void pytorchRunsOurFileWithTheSameOutputs() {
     QFETCH(QString, model);
@@ -101,7 +112,9 @@ class TestPythonRoundTrip : public QObject {
         digits ? "digits:train"
                : fixture(model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
                          : model.startsWith("text")                            ? "text_tokens.pt"
-                                                                               : "mlp_data.pt")});
+                         : model.startsWith("unbalanced") || model.startsWith("depthwise")
+                             ? "accuracy_calibration.pt"
+                             : "mlp_data.pt")});
     ParamValues params;
     if (technique == "qat") params = {{"epochs", "1"}, {"train_samples", "320"}};
     if (technique == "pruning")
@@ -116,6 +129,10 @@ class TestPythonRoundTrip : public QObject {
       if (digits) params["layer_bits"] = "conv1=float,conv2=2,conv3=3,fc1=w5a6";
       if (model == "blocks_cnn.pt") params["layer_bits"] = "layer1.0.conv2=2,layer1.1.conv1=float,fc=w8a6";
     }
+    const QString tag = QTest::currentDataTag();
+    if (tag.contains("equalize")) params["equalize"] = "true";
+    if (tag.contains("empirical")) params["bias_correction"] = "empirical";
+    if (tag.contains("analytical")) params["bias_correction"] = "analytical";
     if (model.startsWith("text"))
       params["embeddings"] = QString(QTest::currentDataTag()).contains("4bit") ? "4bit" : "int8";
     const QuantizationOutcome outcome =
@@ -187,6 +204,7 @@ class TestPythonRoundTrip : public QObject {
     // One recurrent call each (the GRU's two layers are one aten::gru call), one embedding lookup.
     if (model == "lstm.pt") QCOMPARE(count("aten::quantized_lstm"), 1);
     if (model == "gru.pt") QCOMPARE(count("aten::quantized_gru"), 1);
+    if (tag.contains("bias correction")) QVERIFY(!outcome.accuracySteps.empty());
     if (model.startsWith("text")) {
       QCOMPARE(
           count(params["embeddings"] == "int8" ? "quantized::embedding_byte" : "quantized::embedding_4bit"),

@@ -174,6 +174,40 @@ class TestRunResultJson : public QObject {
     }
     QCOMPARE(layers[0].toObject().value("op").toString(), QString("Linear"));
   }
+  void accuracyStepsRoundTrip() {
+    RunResult original = trainedResult();
+    QVERIFY(!toJson(original).contains("accuracy_steps"));  // left out when no step ran
+    original.accuracySteps = {
+        {"equalization", "conv1",
+         "16 output channels scaled by 0.2..3.1 with conv2; channel range max/min 540 -> 2.1", 23.5, 31.25,
+         true},
+        {"high-bias absorption", "conv2", "took up to 1.5 from 4 channels of conv1's bias", 0, 0, false},
+        {"bias correction", "fc", "bias shifted by 0.002 on average (max 0.01)", 30.0, INFINITY, true},
+        {"bias correction", "conv1", "not corrected: its input does not come from a batch norm", 0, 0,
+         false}};
+    const QJsonArray steps = toJson(original).value("accuracy_steps").toArray();
+    QCOMPARE(steps.size(), 4);
+    QCOMPARE(steps[0].toObject().value("output_sqnr_before_db").toDouble(), 23.5);
+    QVERIFY(!steps[1].toObject().contains("output_sqnr_before_db"));
+    const RunResult back = roundTrip(original);
+    QCOMPARE(back.accuracySteps.size(), original.accuracySteps.size());
+    for (size_t i = 0; i < original.accuracySteps.size(); ++i) {
+      const AccuracyStepChange &a = original.accuracySteps[i], &b = back.accuracySteps[i];
+      QCOMPARE(b.step, a.step);
+      QCOMPARE(b.layer, a.layer);
+      QCOMPARE(b.change, a.change);
+      QCOMPARE(b.hasOutputSqnr, a.hasOutputSqnr);
+      if (a.hasOutputSqnr) {
+        QVERIFY(same(b.outputSqnrBeforeDb, a.outputSqnrBeforeDb));
+        QVERIFY(same(b.outputSqnrAfterDb, a.outputSqnrAfterDb));  // inf (identical) survives as null
+      }
+    }
+    // The CLI's text shows them too.
+    const std::string text = formatAccuracySteps(original.accuracySteps);
+    QVERIFY(text.find("equalization") != std::string::npos &&
+            text.find("23.5 dB -> 31.2 dB") != std::string::npos);
+    QVERIFY(formatRunResult(original).find("Accuracy steps") != std::string::npos);
+  }
   void figuresAndSparsityRoundTrip() {
     const RunResult original = trainedResult();
     const RunResult back = roundTrip(original);

@@ -13,6 +13,7 @@
 #include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
+#include "core/quant/accuracy_steps.h"
 #include "core/quant/embedding_quantization.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
@@ -58,6 +59,7 @@ std::vector<ParamSpec> postTrainingParams() {
                      {},
                      "Upper percentile kept by the percentile observer."},
                 });
+  for (auto& p : accuracyStepParams()) params.push_back(std::move(p));
   return params;
 }
 
@@ -99,25 +101,24 @@ struct ConvertedModules {
   torch::jit::Module quantized;
 };
 
-ConvertedModules convertThroughGraphPasses(const Model& model, const torch::jit::QConfig& qconfig,
-                                           PostTrainingScope scope, const torch::Tensor& inputs,
-                                           const std::string& engine, const Progress& progress,
-                                           FloatLayerOutputs* floatLayerOutputs) {
-  ConvertedModules modules;
-  progress.update("Folding batch norms", 0.02);
-  modules.folded = foldedFloatCopy(model.impl().module);
-  const torch::jit::QConfigDict qconfigs = qconfigsFor(modules.folded, qconfig, scope);
+// `folded` (batch norms folded, equalized when asked) through observers, calibration on `inputs` and
+// conversion.
+torch::jit::Module convertThroughGraphPasses(const torch::jit::Module& folded,
+                                             const torch::jit::QConfig& qconfig, PostTrainingScope scope,
+                                             const torch::Tensor& inputs, const std::string& engine,
+                                             const Progress& progress, FloatLayerOutputs* floatLayerOutputs) {
+  const torch::jit::QConfigDict qconfigs = qconfigsFor(folded, qconfig, scope);
   progress.update("Inserting observers", 0.05);
-  torch::jit::Module observed = torch::jit::InsertObservers(modules.folded, "forward", qconfigs,
-                                                            /*inplace=*/false, torch::jit::QuantType::STATIC);
+  torch::jit::Module observed =
+      torch::jit::InsertObservers(const_cast<torch::jit::Module&>(folded), "forward", qconfigs,
+                                  /*inplace=*/false, torch::jit::QuantType::STATIC);
   calibrate(observed, inputs, kCalibrationBatch, progress.part(0.05, 0.85), floatLayerOutputs);
   progress.update("Inserting quantize/dequantize", 0.87);
   torch::jit::Module withQuantOps =
       torch::jit::InsertQuantDeQuant(observed, "forward", /*inplace=*/false,
                                      /*debug=*/false, torch::jit::QuantType::STATIC);
   progress.update("Fusing and packing int8 kernels for " + engine, 0.92);
-  modules.quantized = torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
-  return modules;
+  return torch::jit::Finalize(withQuantOps, torch::jit::QuantType::STATIC);
 }
 
 }  // namespace
@@ -150,10 +151,26 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
   FloatLayerOutputs floatLayerOutputs;
   floatLayerOutputs.samples = reportSamples;
   ConvertedModules modules;
+  const AccuracyStepOptions steps = accuracyStepOptions(params);
+  EqualizedFloat equalized;
+  std::map<std::string, double> plainSqnr;  // equalize: each layer's output SQNR without it
+  const torch::Tensor calibrationInputs = calibration.impl().inputs.slice(0, 0, samples);
+  const torch::Tensor reportInputs = calibration.impl().inputs.slice(0, 0, reportSamples);
   try {
-    modules = convertThroughGraphPasses(model, calibrationQConfig(recipe, observer, params), request.scope,
-                                        calibration.impl().inputs.slice(0, 0, samples),
-                                        runtime.quantizedEngine, progress, &floatLayerOutputs);
+    progress.update("Folding batch norms", 0.02);
+    modules.folded = foldedFloatCopy(model.impl().module);
+    const torch::jit::QConfig qconfig = calibrationQConfig(recipe, observer, params);
+    equalized = equalizeIfAsked(steps, model.impl().module, modules.folded);
+    if (equalized.equalized) {
+      // The same recipe without equalization, for each layer's output SQNR before the step.
+      const torch::jit::Module plainFolded = foldedFloatCopy(model.impl().module);
+      const torch::jit::Module plain =
+          convertThroughGraphPasses(plainFolded, qconfig, request.scope, calibrationInputs,
+                                    runtime.quantizedEngine, Progress{}, nullptr);
+      plainSqnr = layerOutputSqnrs(plainFolded, plain, reportInputs);
+    }
+    modules.quantized = convertThroughGraphPasses(modules.folded, qconfig, request.scope, calibrationInputs,
+                                                  runtime.quantizedEngine, progress, &floatLayerOutputs);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -164,6 +181,19 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
   torch::jit::ConstantPropagation(graph);
   const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(modules.quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
+
+  AccuracyStepRecord stepRecord;  // accuracySteps and notes of equalization and bias correction
+  if (equalized.equalized)
+    recordEqualization(equalized, plainSqnr,
+                       layerOutputSqnrs(modules.folded, modules.quantized, reportInputs), stepRecord);
+  try {
+    correctBiasIfAsked(steps, modules.quantized, modules.folded, equalized, calibrationInputs, reportInputs,
+                       progress.part(0.93, 0.97), stepRecord);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("'" + technique + "' bias correction failed: " + shortTorchMessage(e));
+  }
 
   progress.update("Comparing each layer's output with the float model", 0.97);
   Int8ModelSource described;
@@ -188,6 +218,7 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
                           calibration.info().name + " with " + observerName +
                           " activation observers; batch norms folded into convolutions.");
   outcome.notes.push_back(recipeNote);
+  stepRecord.moveInto(outcome);
   progress.update("Quantized", 1.0);
   return outcome;
 }

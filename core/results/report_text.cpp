@@ -108,6 +108,19 @@ std::string formatLayerReport(const std::vector<LayerQuantization>& layers) {
   return out.str();
 }
 
+std::string formatAccuracySteps(const std::vector<AccuracyStepChange>& steps) {
+  if (steps.empty()) return "";
+  std::ostringstream out;
+  out << "Accuracy steps (output SQNR of the layer before -> after the step, on calibration samples):\n";
+  out << padRight("STEP", 22) << padRight("LAYER", 22) << padRight("OUTPUT SQNR", 26) << "CHANGE\n";
+  for (const auto& s : steps) {
+    const std::string sqnr =
+        s.hasOutputSqnr ? formatSqnr(s.outputSqnrBeforeDb) + " -> " + formatSqnr(s.outputSqnrAfterDb) : "-";
+    out << padRight(s.step, 22) << padRight(s.layer, 22) << padRight(sqnr, 26) << s.change << "\n";
+  }
+  return out.str();
+}
+
 SensitivityGrid sensitivityGrid(const MixedPrecisionReport& m) {
   SensitivityGrid grid;
   for (const auto& row : m.sensitivity) {
@@ -313,6 +326,7 @@ std::string formatRunResult(const RunResult& r) {
   if (!r.trainingCurve.empty()) out << "\n" << formatTrainingSummary(r.trainingCurve);
   if (const std::string figures = formatFigures(r.figures); !figures.empty()) out << "\n" << figures;
   if (const std::string mixed = formatMixedPrecision(r.mixedPrecision); !mixed.empty()) out << "\n" << mixed;
+  if (const std::string steps = formatAccuracySteps(r.accuracySteps); !steps.empty()) out << "\n" << steps;
   if (!r.quantizedOps.ops.empty()) out << "\n" << formatOpProfile(r.quantizedOps) << "\n";
   for (const auto& note : r.notes) out << "Note: " << note << "\n";
   if (r.simulated) out << "Note: results are SIMULATED (fake-quantized), not run on int kernels.\n";

@@ -35,6 +35,9 @@ SensitivityGrid sensitivityGrid(const MixedPrecisionReport& report);
 // and output SQNR) and the search's configurations (size, metric, drop, SQNR, within budget / Pareto /
 // picked); "" when the report is empty.
 std::string formatMixedPrecision(const MixedPrecisionReport& report);
+// The post-training accuracy steps per layer (step, layer, output SQNR before -> after, what changed); ""
+// when none ran.
+std::string formatAccuracySteps(const std::vector<AccuracyStepChange>& steps);
 std::string formatRunResult(const RunResult& result);
 
 }  // namespace quantscope

@@ -35,6 +35,7 @@ struct RunResult {
   TrainingCurve trainingCurve;
   std::vector<ResultFigure> figures;
   MixedPrecisionReport mixedPrecision;
+  std::vector<AccuracyStepChange> accuracySteps;  // equalization, bias correction, AdaRound: per layer
   double quantizeSeconds = 0;
   std::string finishedAt;  // ISO 8601, UTC
   RuntimeInfo runtime;

@@ -308,6 +308,15 @@ QJsonObject toJson(const RunResult& r) {
                                {"value", finiteOrNull(f.value)},
                                {"unit", qs(f.unit)}});
   }
+  QJsonArray accuracySteps;
+  for (const auto& a : r.accuracySteps) {
+    QJsonObject step{{"step", qs(a.step)}, {"layer", qs(a.layer)}, {"change", qs(a.change)}};
+    if (a.hasOutputSqnr) {
+      step["output_sqnr_before_db"] = finiteOrNull(a.outputSqnrBeforeDb);
+      step["output_sqnr_after_db"] = finiteOrNull(a.outputSqnrAfterDb);
+    }
+    accuracySteps.append(step);
+  }
   QJsonObject json{{"technique", qs(r.technique)},
                    {"params", params},
                    {"recipe", qs(r.recipe)},
@@ -331,6 +340,7 @@ QJsonObject toJson(const RunResult& r) {
                    {"finished_at", qs(r.finishedAt)},
                    {"runtime", toJson(r.runtime)}};
   if (hasMixedPrecision(r.mixedPrecision)) json["mixed_precision"] = toJson(r.mixedPrecision);
+  if (!accuracySteps.isEmpty()) json["accuracy_steps"] = accuracySteps;
   return json;
 }
 
@@ -395,6 +405,14 @@ RunResult runResultFromJson(const QJsonObject& o) {
         {ss(f.value("group")), ss(f.value("name")), numberOr(f.value("value"), NAN), ss(f.value("unit"))});
   }
   r.mixedPrecision = mixedPrecisionFromJson(o.value("mixed_precision").toObject());
+  for (const auto& v : o.value("accuracy_steps").toArray()) {
+    const QJsonObject a = v.toObject();
+    AccuracyStepChange step{ss(a.value("step")), ss(a.value("layer")), ss(a.value("change"))};
+    step.hasOutputSqnr = a.contains("output_sqnr_before_db");
+    step.outputSqnrBeforeDb = numberOr(a.value("output_sqnr_before_db"), INFINITY);
+    step.outputSqnrAfterDb = numberOr(a.value("output_sqnr_after_db"), INFINITY);
+    r.accuracySteps.push_back(step);
+  }
   r.quantizeSeconds = o.value("quantize_seconds").toDouble();
   r.finishedAt = ss(o.value("finished_at"));
   const QJsonObject rt = o.value("runtime").toObject();

@@ -12,6 +12,7 @@
 #include "core/internal/dataset_impl.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
+#include "core/quant/accuracy_steps.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 #include "core/quant/mixed_precision_model.h"
@@ -268,6 +269,9 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   } catch (const std::exception& e) {
     throw Error("'mixed' quantization failed in LibTorch's graph passes: " + shortTorchMessage(e));
   }
+  // Equalization before sensitivity and search: every candidate is built from the equalized model.
+  const AccuracyStepOptions steps = accuracyStepOptions(params);
+  const EqualizedFloat equalized = equalizeIfAsked(steps, model.impl().module, run.folded);
   run.layers = quantizableLayers(run.folded);
   if (run.layers.empty()) {
     throw Error("The model has no Conv or Linear layer for mixed precision; nothing was written.");
@@ -370,9 +374,23 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   progress.update("Calibrating the chosen assignment", 0.86);
   MixedPrecisionModel built = buildPlan(run, chosen, progress.part(0.86, 0.95));
 
+  const torch::Tensor reportInputs =
+      run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
+  AccuracyStepRecord stepRecord;  // accuracySteps and notes of equalization and bias correction
+  if (equalized.equalized) {
+    // The chosen assignment built without equalization, for each layer's output SQNR before the step.
+    MixedRun plainRun = run;
+    plainRun.folded = foldedFloatCopy(model.impl().module);
+    const MixedPrecisionModel plain = buildPlan(plainRun, chosen, Progress{});
+    recordEqualization(equalized, layerOutputSqnrs(plainRun.folded, plain.module, reportInputs),
+                       layerOutputSqnrs(run.folded, built.module, reportInputs), stepRecord);
+  }
+  correctBiasIfAsked(steps, built.module, run.folded, equalized, run.calibrationInputs, reportInputs,
+                     progress.part(0.95, 0.96), stepRecord);
+
   progress.update("Comparing each layer's output with the float model", 0.96);
   Int8ModelSource described = int8Source(run, model, params, runtime.quantizedEngine, chosen, built.module);
-  described.sampleInputs = run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
+  described.sampleInputs = reportInputs;
   QuantizationOutcome outcome = describeInt8Model(described);
   describeLayerBits(outcome, chosen, built);
   outcome.mixedPrecision = report;
@@ -420,6 +438,7 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
                           calibration.info().name + " with " + run.observerName +
                           " activation observers; batch norms folded into convolutions.");
   outcome.notes.push_back(recipeNote);
+  stepRecord.moveInto(outcome);
   progress.update("Quantized", 1.0);
   return outcome;
 }
