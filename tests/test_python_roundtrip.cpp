@@ -63,6 +63,10 @@ class TestPythonRoundTrip : public QObject {
     QTest::newRow("fx, traced CNN") << "cnn_traced.pt"
                                     << ""
                                     << "fx" << 1;
+    // AdaRound rewrites the packed weights after Finalize (depthwise and grouped convolutions).
+    QTest::newRow("static + adaround, depthwise CNN") << "adaround_depthwise_cnn.pt"
+                                                      << ""
+                                                      << "static" << 1;
     QTest::newRow("static, scripted CNN") << "cnn_scripted.pt"
                                           << ""
                                           << "static" << 1;
@@ -110,8 +114,9 @@ class TestPythonRoundTrip : public QObject {
     const Model original = Model::load(digits ? builtinDigitsModelPath() : fixture(model.toStdString()));
     const Dataset calibration = Dataset::load(DataSource{
         digits ? "digits:train"
-               : fixture(model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
-                         : model.startsWith("text")                            ? "text_tokens.pt"
+               : fixture(model.startsWith("adaround")                            ? "depthwise_calibration.pt"
+                         : model.startsWith("cnn") || model.startsWith("blocks") ? "cnn_calibration.pt"
+                         : model.startsWith("text")                              ? "text_tokens.pt"
                          : model.startsWith("unbalanced") || model.startsWith("depthwise")
                              ? "accuracy_calibration.pt"
                              : "mlp_data.pt")});
@@ -133,6 +138,7 @@ class TestPythonRoundTrip : public QObject {
     if (tag.contains("equalize")) params["equalize"] = "true";
     if (tag.contains("empirical")) params["bias_correction"] = "empirical";
     if (tag.contains("analytical")) params["bias_correction"] = "analytical";
+    if (tag.contains("adaround")) params = {{"adaround", "true"}, {"adaround_iters", "100"}};
     if (model.startsWith("text"))
       params["embeddings"] = QString(QTest::currentDataTag()).contains("4bit") ? "4bit" : "int8";
     const QuantizationOutcome outcome =

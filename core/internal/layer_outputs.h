@@ -37,6 +37,13 @@ void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& 
 // can be compared and appends to its scheme where the output was taken (after a fused ReLU) or why it was
 // not measured (e.g. it exists only inside a fused op of the int8 graph). `captured`, when it holds the
 // float layers' outputs on these same inputs (taken during calibration), spares running the float model.
+// Each Conv/Linear layer's input (the float op's first argument) in a float model, by layer name, for one
+// forward of `inputs`. `module` should be frozen with its parameters kept (freeze_module with
+// preserveParameters), so that branches on module flags are resolved and each op still reads its weight
+// by name. Layers called more than once or inside a branch or loop are left out.
+std::map<std::string, torch::Tensor> captureLayerInputs(const torch::jit::Module& module,
+                                                        const torch::Tensor& inputs);
+
 void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::Module& quantized,
                         const torch::Tensor& inputs, std::vector<LayerQuantization>& layers,
                         const FloatLayerOutputs* captured = nullptr);

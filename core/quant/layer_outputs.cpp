@@ -227,6 +227,29 @@ void captureLayerOutputs(const torch::jit::Module& module, const torch::Tensor& 
   for (size_t i = 0; i < names.size(); ++i) outputs.byLayer[names[i]] = {captured[i], afterRelu[i]};
 }
 
+std::map<std::string, torch::Tensor> captureLayerInputs(const torch::jit::Module& module,
+                                                        const torch::Tensor& inputs) {
+  auto graph = module.get_method("forward").graph()->copy();
+  torch::jit::Inline(*graph);
+  std::vector<std::string> names;
+  std::vector<torch::jit::Value*> values;
+  std::map<std::string, torch::Tensor> byLayer;
+  for (const auto& [name, calls] : floatLayerCalls(graph)) {
+    if (calls.size() != 1 || !calls.front().topLevel) continue;
+    torch::jit::Value* input = calls.front().node->input(0);
+    if (input == graph->inputs().at(1)) {  // the model's own input: nothing to probe
+      byLayer[name] = inputs;
+      continue;
+    }
+    names.push_back(name);
+    values.push_back(input);
+  }
+  if (values.empty()) return byLayer;
+  const std::vector<torch::Tensor> captured = runProbed(module, graph, values, inputs);
+  for (size_t i = 0; i < names.size(); ++i) byLayer[names[i]] = captured[i];
+  return byLayer;
+}
+
 void addLayerOutputSqnr(const torch::jit::Module& floatModel, const torch::jit::Module& quantized,
                         const torch::Tensor& inputs, std::vector<LayerQuantization>& layers,
                         const FloatLayerOutputs* captured) {

@@ -282,7 +282,7 @@ torch::jit::Module observeForPlan(const torch::jit::Module& folded, const BitPla
 }
 
 MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch::jit::Module& folded,
-                                const BitPlan& plan) {
+                                const BitPlan& plan, const BeforeLowBitStorage& beforeLowBitStorage) {
   MixedPrecisionModel result;
   try {
     torch::jit::Module withQuantOps =
@@ -300,6 +300,7 @@ MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch:
       reportWeightQuantization(folded, result.module, convAndLinearTypes());
   runFloatLayers(result.module, folded, layers, plan);
   result.clampedActivations = clampToGrids(result.module, reducedActivationGrids(observed));
+  if (beforeLowBitStorage) beforeLowBitStorage(result.module);
 
   std::vector<LowBitWeight> lowBit;
   for (const auto& layer : layers) {

@@ -6,6 +6,7 @@
 // b-bit values. Internal: includes LibTorch.
 #include <torch/script.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,13 @@ struct MixedPrecisionModel {
   int clampedActivations = 0;                // int8 ops whose outputs are clamped to a b-bit grid
 };
 
+// A step on the converted model before its sub-8-bit weights are stored packed, while every int8 layer
+// still has its packed params (weights on their b-bit scales), e.g. AdaRound.
+using BeforeLowBitStorage = std::function<void(torch::jit::Module& quantized)>;
+
 // The int8 model of a calibrated `observed` module (left unchanged): InsertQuantDeQuant and Finalize, then
 // b-bit clamps and packed b-bit weights. `folded` is the float model `observed` was made from.
 MixedPrecisionModel convertPlan(const torch::jit::Module& observed, const torch::jit::Module& folded,
-                                const BitPlan& plan);
+                                const BitPlan& plan, const BeforeLowBitStorage& beforeLowBitStorage = {});
 
 }  // namespace quantscope

@@ -14,6 +14,7 @@
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/quant/accuracy_steps.h"
+#include "core/quant/adaround.h"
 #include "core/quant/embedding_quantization.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
@@ -60,6 +61,7 @@ std::vector<ParamSpec> postTrainingParams() {
                      "Upper percentile kept by the percentile observer."},
                 });
   for (auto& p : accuracyStepParams()) params.push_back(std::move(p));
+  for (auto& p : adaroundParams()) params.push_back(std::move(p));
   return params;
 }
 
@@ -181,6 +183,13 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
   torch::jit::ConstantPropagation(graph);
   const EmbeddingRewrite embeddingRewrite = quantizeEmbeddings(modules.quantized, embeddings);
   torch::jit::EliminateDeadCode(graph);
+  AccuracyStepResult adaround;
+  if (adaroundRequested(params)) {
+    adaround =
+        runAdaRoundStep(modules.quantized, modules.folded, calibration.impl().inputs.slice(0, 0, samples),
+                        calibration.impl().inputs.slice(0, 0, reportSamples), &floatLayerOutputs,
+                        adaroundSettings(params), progress.part(0.93, 0.97));
+  }
 
   AccuracyStepRecord stepRecord;  // accuracySteps and notes of equalization and bias correction
   if (equalized.equalized)
@@ -217,6 +226,8 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
   outcome.notes.push_back("Calibrated on " + std::to_string(samples) + " samples of " +
                           calibration.info().name + " with " + observerName +
                           " activation observers; batch norms folded into convolutions.");
+  if (!adaround.note.empty()) outcome.notes.push_back(adaround.note);
+  outcome.accuracySteps.insert(outcome.accuracySteps.end(), adaround.changes.begin(), adaround.changes.end());
   outcome.notes.push_back(recipeNote);
   stepRecord.moveInto(outcome);
   progress.update("Quantized", 1.0);

@@ -13,6 +13,7 @@
 #include "core/internal/model_impl.h"
 #include "core/internal/qconfig_recipe.h"
 #include "core/quant/accuracy_steps.h"
+#include "core/quant/adaround.h"
 #include "core/quant/fake_quant.h"
 #include "core/quant/int8_outcome.h"
 #include "core/quant/mixed_precision_model.h"
@@ -64,10 +65,11 @@ BitPlan planFromOptions(const MixedRun& run, const std::vector<int>& options,
   return plan;
 }
 
-MixedPrecisionModel buildPlan(const MixedRun& run, const BitPlan& plan, const Progress& progress) {
+MixedPrecisionModel buildPlan(const MixedRun& run, const BitPlan& plan, const Progress& progress,
+                              const BeforeLowBitStorage& beforeLowBitStorage = {}) {
   torch::jit::Module observed = observeForPlan(run.folded, plan, run.settings);
   calibrate(observed, run.calibrationInputs, /*batchSize=*/32, progress);
-  return convertPlan(observed, run.folded, plan);
+  return convertPlan(observed, run.folded, plan, beforeLowBitStorage);
 }
 
 Int8ModelSource int8Source(const MixedRun& run, const Model& model, const ParamValues& params,
@@ -372,7 +374,23 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   // The chosen assignment, calibrated on the calibration samples as `fx` is. A cancel taken above was a
   // request to stop searching, so this last build runs to the end; a new cancel still stops it.
   progress.update("Calibrating the chosen assignment", 0.86);
-  MixedPrecisionModel built = buildPlan(run, chosen, progress.part(0.86, 0.95));
+  // AdaRound on the chosen assignment's int8 layers, each on its own grid (b-bit weights on theirs), before
+  // the sub-8-bit weights are packed.
+  AccuracyStepResult adaround;
+  BeforeLowBitStorage adaroundStep;
+  const torch::Tensor reportInputs =
+      run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
+  if (adaroundRequested(params)) {
+    adaroundStep = [&](torch::jit::Module& quantized) {
+      AdaRoundSettings settings = adaroundSettings(params);
+      for (const auto& [layer, bits] : chosen)
+        if (!bits.isFloat() && bits.weightBits < 8) settings.weightBits[layer] = bits.weightBits;
+      adaround = runAdaRoundStep(quantized, run.folded, run.calibrationInputs, reportInputs, nullptr,
+                                 settings, progress.part(0.9, 0.95));
+    };
+  }
+  MixedPrecisionModel built =
+      buildPlan(run, chosen, progress.part(0.86, adaroundStep ? 0.9 : 0.95), adaroundStep);
 
   const torch::Tensor reportInputs =
       run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
@@ -437,6 +455,8 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   outcome.notes.push_back("Calibrated on " + std::to_string(run.calibrationSamples) + " samples of " +
                           calibration.info().name + " with " + run.observerName +
                           " activation observers; batch norms folded into convolutions.");
+  if (!adaround.note.empty()) outcome.notes.push_back(adaround.note);
+  outcome.accuracySteps.insert(outcome.accuracySteps.end(), adaround.changes.begin(), adaround.changes.end());
   outcome.notes.push_back(recipeNote);
   stepRecord.moveInto(outcome);
   progress.update("Quantized", 1.0);
