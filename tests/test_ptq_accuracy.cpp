@@ -5,7 +5,9 @@
 #include <torch/script.h>
 
 #include <QtTest>
+
 #include <cmath>
+#include <set>
 
 #include "core/data/dataset.h"
 #include "core/internal/dataset_impl.h"
@@ -33,12 +35,13 @@ torch::Tensor forward(const torch::jit::Module& module, const torch::Tensor& x) 
   return const_cast<torch::jit::Module&>(module).forward({x}).toTensor();
 }
 
-// The largest max/min ratio of per-output-channel weight ranges over the Conv/Linear layers of a module.
-double worstChannelRangeRatio(const torch::jit::Module& module) {
+// The largest max/min ratio of per-output-channel weight ranges over the named layers: the first layers of
+// the equalized pairs, whose output channels equalization balances (the last layer's output channels,
+// before pooling and the head, are not its to change).
+double worstChannelRangeRatio(const torch::jit::Module& module, const std::set<std::string>& layers) {
   double worst = 1;
   for (const auto& sub : module.named_modules()) {
-    const std::string type = shortTypeName(sub.value);
-    if (type != "Conv2d" && type != "Linear") continue;
+    if (!layers.count(sub.name)) continue;
     const torch::Tensor ranges = sub.value.attr("weight").toTensor().detach().abs().flatten(1).amax(1);
     worst = std::max(worst, (ranges.max() / ranges.min()).item<double>());
   }
@@ -105,7 +108,10 @@ class TestPtqAccuracy : public QObject {
     QVERIFY(result.absorbed.empty());
     const double scale = reference.abs().max().item<double>();
     const double diff = (forward(equalized, inputs) - reference).abs().max().item<double>();
-    const double before = worstChannelRangeRatio(folded), after = worstChannelRangeRatio(equalized);
+    std::set<std::string> firstLayers;
+    for (const auto& pair : result.pairs) firstLayers.insert(pair.first);
+    const double before = worstChannelRangeRatio(folded, firstLayers),
+                 after = worstChannelRangeRatio(equalized, firstLayers);
     qInfo(
         "%s: %zu pairs in %d sweeps; max |equalized - float| = %.3g of outputs up to %.3g; worst per-channel "
         "range ratio %.1f -> %.1f",
@@ -156,10 +162,11 @@ class TestPtqAccuracy : public QObject {
     const double equalizedSqnr = outputSqnr(original, equalized.model, inputs);
     qInfo("%s %s, qnnpack recipe (per-tensor weights): output SQNR plain %.2f dB, equalized %.2f dB",
           qPrintable(technique), qPrintable(model), plainSqnr, equalizedSqnr);
-    // PyTorch FX with the same equalization formula on these fixtures (qnnpack, per tensor) measured
-    // 40.42 -> 40.89 dB on the conv-bn-relu chain (its output is dominated by biases) and 13.27 -> 19.45 dB
-    // on the depthwise-separable model.
-    QVERIFY(equalizedSqnr > plainSqnr + (model.startsWith("depthwise") ? 3.0 : 0.0));
+    // Both fixtures' folded per-channel weight ranges span three decades while every channel matters to
+    // the output (the next layer compensates the small gammas, as training leaves it): per-tensor int8
+    // loses the small channels and equalization wins them back. Measured here: 24.4 -> 33.7 dB (static,
+    // chain) and 20.1 -> 38.4 dB (fx, depthwise).
+    QVERIFY2(equalizedSqnr > plainSqnr + 3.0, "equalization gained less than 3 dB");
     QVERIFY(plain.accuracySteps.empty());
     QVERIFY(countSteps(equalized, "equalization", true) >= 2);
     QVERIFY(countSteps(equalized, "high-bias absorption", false) >= 1);
@@ -247,7 +254,7 @@ class TestPtqAccuracy : public QObject {
     const QuantizationOutcome outcome =
         runTechnique("mixed", original,
                      perTensorRecipe("depthwise", {{"bits_weights", "6"},
-                                                   {"layer_bits", "pw1=8,fc=float"},
+                                                   {"layer_bits", "pw1.0=8,fc=float"},
                                                    {"equalize", "true"},
                                                    {"bias_correction", "empirical"}}),
                      calibration);

@@ -7,18 +7,6 @@
 #include "core/technique_registry.h"
 
 namespace quantscope {
-namespace {
-
-// The attribute path a GetAttr chain reads from `self` ("fc1._packed_params"); empty for anything else.
-std::string attributePath(torch::jit::Value* value) {
-  std::string path;
-  torch::jit::Node* node = value->node();
-  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
-    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
-  return node->kind() == c10::prim::Param ? path : std::string();
-}
-
-}  // namespace
 
 std::map<std::string, Int8LayerOp> int8LayerOps(const torch::jit::Module& folded,
                                                 const torch::jit::Module& int8Model) {

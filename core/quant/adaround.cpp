@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "core/internal/graph_walk.h"
 #include "core/internal/model_impl.h"
 #include "core/internal/weight_report.h"
 #include "core/quant/low_bit_weights.h"
@@ -69,22 +70,14 @@ torch::jit::Module submoduleAt(const torch::jit::Module& root, const std::string
 }
 
 // The module holding a packed-params attribute and the attribute's name there ("a.b._packed_params" or a
-// root attribute such as "_jit_pass_packed_weight_3").
+// root attribute such as "quantized_forward._jit_pass_packed_weight_3").
 std::pair<torch::jit::Module, std::string> packedOwner(const torch::jit::Module& quantized,
                                                        const std::string& path) {
-  if (quantized.hasattr(path)) return {quantized, path};
-  torch::jit::Module owner = quantized;
-  size_t start = 0;
-  for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
-    const std::string part = path.substr(start, dot - start);
-    if (!owner.hasattr(part) || !owner.attr(part).isObject())
-      throw Error("The int8 model has no packed weight '" + path + "'.");
-    owner = torch::jit::Module(owner.attr(part).toObject());
-    start = dot + 1;
+  try {
+    return attributeOwner(quantized, path);
+  } catch (const std::out_of_range&) {
+    throw Error("The int8 model has no packed weight '" + path + "'.");
   }
-  const std::string name = path.substr(start);
-  if (!owner.hasattr(name)) throw Error("The int8 model has no packed weight '" + path + "'.");
-  return {owner, name};
 }
 
 // What one layer's objective needs from the calibration data: either the input rows themselves (when a

@@ -25,41 +25,17 @@ std::string formatNumber(double value) {
   return text;
 }
 
-std::string attributePath(torch::jit::Value* value) {
-  std::string path;
-  torch::jit::Node* node = value->node();
-  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
-    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
-  return node->kind() == c10::prim::Param ? path : std::string();
-}
-
 std::string ownerOf(const std::string& path) {
   const size_t dot = path.rfind('.');
   return dot == std::string::npos ? std::string() : path.substr(0, dot);
 }
 
-std::string lastPart(const std::string& path) {
-  const size_t dot = path.rfind('.');
-  return dot == std::string::npos ? path : path.substr(dot + 1);
-}
-
-torch::jit::Module moduleAt(const torch::jit::Module& root, const std::string& path) {
-  torch::jit::Module m = root;
-  size_t start = 0;
-  while (start < path.size()) {
-    const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    m = m.attr(part).toModule();
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return m;
-}
-
 // An int8 Conv2d/Linear layer of the converted model: its op and packed params.
 struct Int8Layer {
   const LayerQuantization* report = nullptr;
-  torch::jit::Node* op = nullptr;  // in the inlined copy of the int8 graph
+  // The op's kind, not the node: the inlined graph the layers were found in is gone by the time they are
+  // measured, and each measurement inlines the graph again.
+  c10::Symbol opKind;
   bool conv = false;
 };
 
@@ -70,8 +46,8 @@ bool isCorrectableOp(const std::string& kind, bool& conv) {
 
 // The packed params at `path` (a root attribute, or `packed_params` of a low-bit holder submodule).
 c10::IValue packedAt(const torch::jit::Module& quantized, const std::string& path) {
-  const std::string owner = ownerOf(path);
-  return (owner.empty() ? quantized : moduleAt(quantized, owner)).attr(lastPart(path));
+  const auto [owner, name] = attributeOwner(quantized, path);
+  return owner.attr(name);
 }
 
 struct Unpacked {
@@ -101,19 +77,19 @@ Unpacked unpack(const c10::IValue& packed, bool conv) {
 // Finalize did); a low-bit holder gets its stored bias changed and rebuilds its packed params from its own
 // state, as it does when the file loads.
 void setBias(torch::jit::Module& quantized, const std::string& path, bool conv, const torch::Tensor& bias) {
-  const std::string owner = ownerOf(path);
-  torch::jit::Module parent = owner.empty() ? quantized : moduleAt(quantized, owner);
-  if (!owner.empty() && parent.hasattr("bias") && parent.find_method("__setstate__")) {
+  auto [parent, name] = attributeOwner(quantized, path);
+  const bool lowBitHolder = parent._ivalue() != quantized._ivalue();
+  if (lowBitHolder && parent.hasattr("bias") && parent.find_method("__setstate__")) {
     parent.setattr("bias", bias.contiguous());
     parent.run_method("__setstate__", parent.run_method("__getstate__"));
     return;
   }
-  const Unpacked u = unpack(parent.attr(lastPart(path)), conv);
+  const Unpacked u = unpack(parent.attr(name), conv);
   torch::jit::Stack repacked =
       conv ? callRegisteredOp("quantized::conv2d_prepack",
                               {u.weight, bias.contiguous(), u.stride, u.padding, u.dilation, u.groups})
            : callRegisteredOp("quantized::linear_prepack", {u.weight, bias.contiguous()});
-  parent.setattr(lastPart(path), repacked.at(0));
+  parent.setattr(name, repacked.at(0));
 }
 
 // Mean over everything but the channel dim (1 for convolutions, the last for Linear), inside the graph.
@@ -209,7 +185,7 @@ std::vector<Int8Layer> int8LayersInOrder(const std::shared_ptr<torch::jit::Graph
     const auto found = byPacked.find(attributePath(node->input(1)));
     if (found == byPacked.end()) return;
     ++uses[found->first];
-    Int8Layer layer{found->second, node, false};
+    Int8Layer layer{found->second, node->kind(), false};
     const std::string kind = node->kind().toQualString();
     if (!isCorrectableOp(kind, layer.conv)) {
       skipped.push_back(
@@ -240,7 +216,7 @@ torch::Tensor int8ChannelMean(const torch::jit::Module& quantized, const Int8Lay
   auto graph = inlinedForward(quantized);
   torch::jit::Node* op = nullptr;
   forEachNode(graph, [&](torch::jit::Node* node) {
-    if (node->inputs().size() >= 2 && node->kind() == layer.op->kind() &&
+    if (node->inputs().size() >= 2 && node->kind() == layer.opKind &&
         attributePath(node->input(1)) == layer.report->packedAs)
       op = node;
   });

@@ -41,15 +41,6 @@ bool isFloatLayerOp(const std::string& kind) {
          kind == "aten::_convolution" || kind == "aten::linear";
 }
 
-// The attribute path a GetAttr chain reads from `self` ("layer1.0.conv1.weight"); empty otherwise.
-std::string attributePath(torch::jit::Value* value) {
-  std::string path;
-  torch::jit::Node* node = value->node();
-  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
-    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
-  return node->kind() == c10::prim::Param ? path : std::string();
-}
-
 std::string ownerOf(const std::string& path) {
   const size_t dot = path.rfind('.');
   return dot == std::string::npos ? std::string() : path.substr(0, dot);

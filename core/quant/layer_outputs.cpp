@@ -43,16 +43,6 @@ Fusion fusionOf(const std::string& kind) {
   return Fusion::Other;
 }
 
-// The attribute path a GetAttr chain reads from `self`: "layer1.0.conv1.weight" or, in an int8 graph,
-// "quantized_forward._jit_pass_packed_weight_3". Empty when the value is not such a chain.
-std::string attributePath(torch::jit::Value* value) {
-  std::string path;
-  torch::jit::Node* node = value->node();
-  for (; node->kind() == c10::prim::GetAttr; node = node->input(0)->node())
-    path = node->s(c10::attr::name) + (path.empty() ? "" : "." + path);
-  return node->kind() == c10::prim::Param ? path : std::string();
-}
-
 // The attribute path of a weight, also when a fake-quant observer was inlined around it (the quant
 // analyzer's simulated model): through the observer's if-blocks and its fake_quantize op to the weight.
 std::string weightPath(torch::jit::Value* value, int depth) {

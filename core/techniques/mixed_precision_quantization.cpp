@@ -392,8 +392,6 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   MixedPrecisionModel built =
       buildPlan(run, chosen, progress.part(0.86, adaroundStep ? 0.9 : 0.95), adaroundStep);
 
-  const torch::Tensor reportInputs =
-      run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32));
   AccuracyStepRecord stepRecord;  // accuracySteps and notes of equalization and bias correction
   if (equalized.equalized) {
     // The chosen assignment built without equalization, for each layer's output SQNR before the step.
