@@ -1,5 +1,6 @@
 #include "app/cli_sweep.h"
 
+#include <sys/prctl.h>
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
@@ -7,6 +8,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+
+#include <csignal>
 #include <iostream>
 
 #include "core/errors.h"
@@ -106,6 +109,10 @@ JobOutcome runJob(const QString& command, const QString& resultPath) {
   QProcess process;
   process.setProgram("/bin/sh");
   process.setArguments({"-c", command});
+  // If the sweep is killed (Ctrl+C, a scheduler's time limit), its running job goes with it rather than
+  // run on unseen; the job's result is written atomically at its end, so nothing partial is left and the
+  // next sweep runs it again. (sh execs the command, so the signal reaches quantscope-cli itself.)
+  process.setChildProcessModifier([] { prctl(PR_SET_PDEATHSIG, SIGTERM); });
   process.start();
   if (!process.waitForStarted(-1)) {
     outcome.status = JobOutcome::Failed;
