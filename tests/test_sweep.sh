@@ -8,7 +8,7 @@ set -euo pipefail
 source_dir=$1
 cli=$2
 python=$3
-scratch=$(mktemp -d)
+scratch=$(cd "$(mktemp -d)" && pwd -P)  # physical path: the one the jobs' commands name
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 command -v parallel >/dev/null || { echo "FAIL: GNU parallel is missing (packaging/install-deps.sh --with-test-tools)"; exit 1; }
@@ -82,6 +82,32 @@ check "the job that ran is the deleted one" contains resume.txt "] ran $deleted_
 check "its result is back" test -s "$deleted"
 check "the other results are untouched" md5sum --quiet -c <(grep -v "$deleted_id" before.md5)
 check "the results check still passes" "$python" check_results.py results
+
+# 3b. Interrupted mid-job (SIGTERM, as a scheduler's time limit sends): the running job goes with the sweep,
+# nothing partial is left, and the next sweep finishes the rest.
+"$cli" sweep jobs.json -o interrupted >interrupted.txt 2>&1 &
+sweep_pid=$!
+for _ in $(seq 1200); do
+  grep -qF '[2/4] running' interrupted.txt && break
+  sleep 0.1
+done
+kill -TERM "$sweep_pid"
+wait "$sweep_pid" || true
+cat interrupted.txt
+orphans=1
+for _ in $(seq 100); do
+  pgrep -f -- "--result-json $scratch/interrupted/" >/dev/null || { orphans=0; break; }
+  sleep 0.1
+done
+check "no job outlives the interrupted sweep" test "$orphans" -eq 0
+check "the interrupted sweep left only complete result JSONs" \
+  "$python" -c 'import glob, json, os, sys
+files = os.listdir(sys.argv[1])
+assert len(files) < 4, files
+for f in files: json.load(open(os.path.join(sys.argv[1], f)))
+print(len(files), "complete result(s):", files)' interrupted
+check "the next sweep finishes the rest" "$cli" sweep jobs.json -o interrupted
+check "... with every result right" "$python" check_results.py interrupted
 
 # 4. A job that fails at run time (its data has 3 features; the model takes 1x8x8) beside one that works.
 printf 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' >wrong_shape.csv
