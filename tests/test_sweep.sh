@@ -143,5 +143,28 @@ check "the error names the job and the missing model" contains bad.txt "Job 2 of
 check "... and the model" contains bad.txt "missing.pt' does not exist"
 check "nothing ran" test ! -e bad-results
 
+# 6. quantize --result-json, the form every job runs: -o is optional with it, and a bad path is refused
+# before any work, leaving no file.
+set +e
+"$cli" quantize model.pt --technique dynamic >no-output.txt 2>&1
+no_output=$?
+"$cli" quantize model.pt --technique dynamic --result-json missing-folder/r.json >bad-path.txt 2>&1
+bad_path=$?
+set -e
+check "quantize without -o or --result-json is refused" test "$no_output" -ne 0
+check "... saying what is missing" contains no-output.txt "Missing -o/--output"
+check "a result JSON in a missing folder is refused" test "$bad_path" -ne 0
+check "... saying so" contains bad-path.txt "its folder does not exist"
+check "... and nothing is written" test ! -e missing-folder
+check "quantize -o and --result-json write both" \
+  "$cli" quantize model.pt --technique dynamic --data digits -o q.pt --result-json both.json
+check "... the model" test -s q.pt
+check "... and the result with its accuracy" "$python" -c \
+  'import json; r = json.load(open("both.json")); assert r["technique"] == "dynamic" and r["quantized_accuracy"]["available"]'
+check "without data the result JSON holds only what was measured" \
+  "$cli" quantize model.pt --technique static --calib-data digits:train --result-json sizes-only.json
+check "... sizes, no accuracy" "$python" -c \
+  'import json; r = json.load(open("sizes-only.json")); assert r["sizes"]["serialized_ratio"] > 2 and "quantized_accuracy" not in r'
+
 echo "$failures failure(s)"
 exit $((failures > 0))
