@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "app/cli_options.h"
+#include "app/cli_sweep.h"
 #include "core/analysis/analysis_report.h"
 #include "core/analysis/quant_analysis.h"
 #include "core/errors.h"
@@ -38,7 +39,9 @@ const char* const kUsage =
     "  profile     Where a model's time goes per operator, and which operators run int8\n"
     "  report      A report (charts + summary table) as PNG or PDF from a project or runs JSON file\n"
     "  analyze     Where int8 loses accuracy and what to do: four-way comparison, per-layer sweeps,\n"
-    "              simulated vs real per layer, calibration stability, ranges, a recommendation\n\n"
+    "              simulated vs real per layer, calibration stability, ranges, a recommendation\n"
+    "  sweep       Run a job file's quantization jobs (one result JSON each, resumable), or --list them as\n"
+    "              shell commands for GNU parallel or a Slurm job array\n\n"
     "Every command takes --help, and --json for machine-readable output. demo and quantize --evaluate\n"
     "also take --report FILE (.png or .pdf). Reports need no display.\n";
 
@@ -196,15 +199,23 @@ int commandQuantize(const QStringList& args) {
   cli::addTechniqueOptions(parser);
   cli::addDataOptions(parser);
   cli::addBenchmarkOptions(parser);
-  parser.addOption(
-      {{"o", "output"}, "Where to write the quantized TorchScript model (never the input file).", "file"});
+  parser.addOption({{"o", "output"},
+                    "Where to write the quantized TorchScript model (never the input file); optional with "
+                    "--result-json.",
+                    "file"});
   parser.addOption(
       {"evaluate", "Also evaluate and benchmark original vs quantized on --data (default digits)."});
   addReportOption(parser);
+  cli::addResultJsonOption(parser);
   parser.addPositionalArgument("model", "TorchScript model file.");
   parseOrExit(parser, args, "Quantizes a model and writes the result atomically.", cli::techniquesHelp());
   Model model = cli::loadModel(parser, requiredPositional(parser, 0, "model file"));
-  if (!parser.isSet("output")) throw Error("Missing -o/--output: where to write the quantized model.");
+  const QString output = parser.value("output"), resultJson = parser.value("result-json");
+  if (output.isEmpty() && resultJson.isEmpty())
+    throw Error("Missing -o/--output: where to write the quantized model.",
+                "Or give --result-json FILE to keep only the measured result.");
+  if (!resultJson.isEmpty())
+    cli::checkResultJsonPath(resultJson, parser.positionalArguments().front(), output);
   const std::string technique = parser.value("technique").toStdString();
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
@@ -234,7 +245,8 @@ int commandQuantize(const QStringList& args) {
     RunResult result =
         quantize_and_evaluate(model, *data, technique, params, options, stderrProgress(), &quantized);
     if (!specNote.empty()) result.notes.insert(result.notes.begin(), specNote);
-    quantized->save(parser.value("output").toStdString());
+    if (!output.isEmpty()) quantized->save(output.toStdString());
+    if (!resultJson.isEmpty()) cli::writeResultJson(toJson(result), resultJson);
     printRun(parser, result);
     if (parser.isSet("report")) {
       writeReport(parser.value("report"), QString::fromStdString(model.displayName()), {{1, result}});
@@ -245,18 +257,20 @@ int commandQuantize(const QStringList& args) {
     RunResult summary = quantize_only(model, technique, params, calibration ? &*calibration : nullptr,
                                       stderrProgress(), &quantized);
     if (!specNote.empty()) summary.notes.insert(summary.notes.begin(), specNote);
-    quantized->save(parser.value("output").toStdString());
+    if (!output.isEmpty()) quantized->save(output.toStdString());
+    // Nothing was evaluated: leave out what was not measured rather than print zeros.
+    QJsonObject json = toJson(summary);
+    for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency",
+                            "quantized_latency", "dataset", "dataset_size"})
+      json.remove(key);
+    if (!resultJson.isEmpty()) cli::writeResultJson(json, resultJson);
     if (parser.isSet("json")) {
-      // Nothing was evaluated: leave out what was not measured rather than print zeros.
-      QJsonObject json = toJson(summary);
-      for (const char* key : {"original_accuracy", "quantized_accuracy", "fidelity", "original_latency",
-                              "quantized_latency", "dataset", "dataset_size"})
-        json.remove(key);
       printJson(json);
     } else {
-      std::cout << "Wrote " << parser.value("output").toStdString() << " (" << summary.technique << ", "
-                << summary.recipe << " recipe on " << summary.engine << " kernels, quantized in "
-                << QString::number(summary.quantizeSeconds, 'f', 2).toStdString() << " s)\n"
+      std::cout << (output.isEmpty() ? "Quantized" : "Wrote " + output.toStdString()) << " ("
+                << summary.technique << ", " << summary.recipe << " recipe on " << summary.engine
+                << " kernels, quantized in " << QString::number(summary.quantizeSeconds, 'f', 2).toStdString()
+                << " s)\n"
                 << "Archive " << formatBytes(summary.sizes.original.serializedBytes) << " -> "
                 << formatBytes(summary.sizes.quantized.serializedBytes) << " ("
                 << summary.sizes.serializedRatio << "x smaller)\n\n"
@@ -531,6 +545,7 @@ int main(int argc, char** argv) {
     if (command == "profile") return commandProfile(args);
     if (command == "report") return commandReport(args);
     if (command == "analyze") return commandAnalyze(args);
+    if (command == "sweep") return cli::commandSweep(args);
     std::cerr << "error: unknown command '" << command.toStdString() << "'\n\n" << kUsage;
     return 2;
   } catch (const CancelledError& e) {

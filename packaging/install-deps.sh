@@ -12,7 +12,7 @@ runtime_and_build=(
   fonts-dejavu-core                              # without fonts Qt draws boxes silently
 )
 # Only tests and benchmarks use Python: it makes fixtures and reference numbers, never runs in the app.
-test_tools=(python3-torch python3-torchvision xvfb xauth clang-format-14 lintian)
+test_tools=(python3-torch python3-torchvision xvfb xauth clang-format-14 lintian parallel)
 
 wanted=("${runtime_and_build[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then wanted+=("${test_tools[@]}"); fi

@@ -357,6 +357,11 @@ void MainWindow::buildMenus() {
         QFileDialog::getOpenFileName(this, "Open project", {}, "QuantScope project (*.qsproj *.json)");
     if (!path.isEmpty()) openProject(path);
   });
+  file->addAction("&Import results...", this, [this] {
+    const QString folder =
+        QFileDialog::getExistingDirectory(this, "Import results (a folder of result JSONs)");
+    if (!folder.isEmpty()) importResults(folder);
+  });
   file->addAction("&Save project...", QKeySequence::Save, this, [this] {
     const QString path =
         QFileDialog::getSaveFileName(this, "Save project", "session.qsproj", "QuantScope project (*.qsproj)");

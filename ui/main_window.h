@@ -42,6 +42,9 @@ class MainWindow : public QMainWindow {
   void cancelRun();
   void saveProjectTo(const QString& path);
   void openProject(const QString& path);
+  // Every run in the folder's result JSONs (a sweep's results, runs exports, projects) joins the runs
+  // table and the charts; runs already shown are not added again; other files are listed and skipped.
+  void importResults(const QString& folder);
   void exportChartTo(int chart, const QString& path, int width, int height);
   void exportReportPng(const QString& path);
   void exportReportPdf(const QString& path);

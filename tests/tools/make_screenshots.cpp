@@ -40,6 +40,15 @@ int main(int argc, char** argv) {
   window.show();
   window.openDemo();
   if (!waitIdle(window, 60000)) return 1;
+  // `make_screenshots OUT_DIR import FOLDER`: only the window with a sweep's results folder imported.
+  if (argc > 3 && QString(argv[2]) == "import") {
+    window.importResults(argv[3]);
+    window.findChild<QTableView*>("runsTable")->selectAll();
+    window.charts().setCurrentIndex(ChartPanel::AccuracyVsLatency);
+    QTest::qWait(300);
+    window.grab().save(out + "/imported-sweep.png");
+    return window.runs().rowCount() > 0 ? 0 : 1;
+  }
   // `make_screenshots OUT_DIR mixed` makes only the mixed-precision shots.
   const bool onlyMixed = argc > 2 && QString(argv[2]) == "mixed";
   auto* table = window.findChild<QTableView*>("runsTable");
