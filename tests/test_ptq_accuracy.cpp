@@ -266,6 +266,38 @@ class TestPtqAccuracy : public QObject {
             s.outputSqnrBeforeDb, s.outputSqnrAfterDb);
   }
 
+  // ReLU6 blocks equalization (its clamp does not commute with scaling) until relu6_to_relu replaces it,
+  // in the copy being quantized only: the caller's model keeps computing ReLU6.
+  void relu6ToReluEqualizesThroughReLU6() {
+    const Model original = Model::load(fixture("depthwise_relu6_cnn.pt"));
+    const Dataset calibration = Dataset::load(DataSource{fixture("accuracy_calibration.pt")});
+    const torch::Tensor large = calibration.impl().inputs.slice(0, 0, 16) * 20;  // activations far above 6
+    const torch::Tensor before = forward(original.impl().module, large);
+    ParamValues equalizeOnly = perTensorRecipe("depthwise", {{"equalize", "true"}});
+    ParamValues replaced = equalizeOnly;
+    replaced["relu6_to_relu"] = "true";
+    const QuantizationOutcome blocked = runTechnique("fx", original, equalizeOnly, calibration);
+    const QuantizationOutcome outcome = runTechnique("fx", original, replaced, calibration);
+    QCOMPARE(countSteps(blocked, "equalization", false), 0);
+    QCOMPARE(countSteps(outcome, "equalization", true), 8);  // 4 pairs, both layers of each
+    QString note;
+    for (const auto& n : outcome.notes)
+      if (n.rfind("Cross-layer equalization:", 0) == 0) note = QString::fromStdString(n);
+    qInfo("%s", qPrintable(note));
+    QVERIFY(note.contains("ReLU6 replaced by ReLU in 5 places"));
+    QVERIFY(torch::equal(forward(original.impl().module, large), before));
+    const torch::Tensor inputs = calibration.impl().inputs;
+    qInfo(
+        "fx depthwise ReLU6, qnnpack recipe: output SQNR against the ReLU6 model: equalize only %.2f dB, "
+        "with relu6_to_relu %.2f dB",
+        outputSqnr(original, blocked.model, inputs), outputSqnr(original, outcome.model, inputs));
+    test::expectError(
+        [&] {
+          runTechnique("fx", original, {{"relu6_to_relu", "true"}}, calibration);
+        },
+        {"relu6_to_relu", "equalize=true"});
+  }
+
   void badValuesAreRefused() {
     const Model original = Model::load(fixture("unbalanced_cnn.pt"));
     const Dataset calibration = Dataset::load(DataSource{fixture("accuracy_calibration.pt")});

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
+#include "core/errors.h"
 #include "core/internal/layer_outputs.h"
 #include "core/internal/weight_report.h"
 #include "core/quant/fake_quant.h"
@@ -40,6 +42,10 @@ AccuracyStepOptions accuracyStepOptions(const ParamValues& params) {
   AccuracyStepOptions options;
   const auto equalize = params.find("equalize");
   options.equalize = equalize != params.end() && equalize->second == "true";
+  const auto relu6 = params.find("relu6_to_relu");
+  options.relu6ToRelu = relu6 != params.end() && relu6->second == "true";
+  if (options.relu6ToRelu && !options.equalize)
+    throw Error("relu6_to_relu=true replaces ReLU6 for equalization: it needs equalize=true as well.");
   const auto bias = params.find("bias_correction");
   if (bias != params.end()) options.biasCorrection = bias->second;
   return options;
@@ -51,10 +57,23 @@ int64_t biasCorrectionSamples(int64_t valuesPerSample, int64_t available) {
 }
 
 EqualizedFloat equalizeIfAsked(const AccuracyStepOptions& options, const torch::jit::Module& original,
-                               torch::jit::Module& folded) {
+                               torch::jit::Module& folded, const torch::Tensor& samples) {
   EqualizedFloat result;
   if (options.equalize || options.biasCorrection == "analytical")
     result.batchNorms = batchNormsAfterLayers(dedupedFloatCopy(original));
+  if (options.equalize && options.relu6ToRelu) {
+    result.relu6Replaced = replaceRelu6WithRelu(folded);
+    // How far the float model moved: its output against the original's, before any rescaling (which
+    // keeps the function).
+    torch::NoGradGuard noGrad;
+    const torch::Tensor reference =
+        const_cast<torch::jit::Module&>(original).forward({samples}).toTensor().to(torch::kDouble);
+    const torch::Tensor replaced = folded.forward({samples}).toTensor().to(torch::kDouble);
+    const double noise = (reference - replaced).pow(2).sum().item<double>();
+    result.relu6OutputSqnrDb = noise > 0 ? 10.0 * std::log10(reference.pow(2).sum().item<double>() / noise)
+                                         : std::numeric_limits<double>::infinity();
+    result.relu6Samples = samples.size(0);
+  }
   if (options.equalize) {
     result.equalization = equalizeCrossLayer(folded, result.batchNorms);
     result.equalized = true;
@@ -103,8 +122,18 @@ void recordEqualization(const EqualizedFloat& equalized, const std::map<std::str
     setSqnr(step, plain, equalizedSqnr);
     record.steps.push_back(step);
   }
+  std::string relu6;
+  if (equalized.relu6Replaced > 0) {
+    relu6 = " ReLU6 replaced by ReLU in " + std::to_string(equalized.relu6Replaced) +
+            " places first (relu6_to_relu): the float model with ReLU has output SQNR " +
+            (std::isinf(equalized.relu6OutputSqnrDb) ? std::string("inf (no activation exceeded 6)")
+                                                     : formatNumber(equalized.relu6OutputSqnrDb, "%.1f")) +
+            " dB against the original on " + std::to_string(equalized.relu6Samples) +
+            " calibration samples; per-layer SQNRs compare with the ReLU model.";
+  }
   record.notes.push_back(
-      r.note() + " Output SQNR per layer before/after: the same recipe without equalization and with it.");
+      r.note() + relu6 +
+      " Output SQNR per layer before/after: the same recipe without equalization and with it.");
 }
 
 void correctBiasIfAsked(const AccuracyStepOptions& options, torch::jit::Module& quantized,

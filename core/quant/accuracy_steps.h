@@ -27,6 +27,7 @@ struct AccuracyStepRecord {
 
 struct AccuracyStepOptions {
   bool equalize = false;
+  bool relu6ToRelu = false;            // with equalize: ReLU6 replaced by ReLU first
   std::string biasCorrection = "off";  // off | empirical | analytical
   bool any() const { return equalize || biasCorrection != "off"; }
 };
@@ -36,13 +37,17 @@ AccuracyStepOptions accuracyStepOptions(const ParamValues& params);
 struct EqualizedFloat {
   bool equalized = false;
   EqualizationResult equalization;
+  int relu6Replaced = 0;  // relu6_to_relu: ops replaced, and how far the float model moved
+  double relu6OutputSqnrDb = 0;
+  int64_t relu6Samples = 0;
   std::map<std::string, BatchNormStats> batchNorms;  // after each layer, as the folded layers now produce
 };
 
 // Reads the batch norms of `original` (they are gone from `folded`) when a step needs them, and equalizes
-// `folded` in place when asked.
+// `folded` in place when asked (replacing ReLU6 first when asked, with the float output SQNR of the result
+// against `original` on `samples`).
 EqualizedFloat equalizeIfAsked(const AccuracyStepOptions& options, const torch::jit::Module& original,
-                               torch::jit::Module& folded);
+                               torch::jit::Module& folded, const torch::Tensor& samples);
 
 // Each quantized layer's output SQNR (dB) against the float model's same layer, on `samples`.
 std::map<std::string, double> layerOutputSqnrs(const torch::jit::Module& floatModel,

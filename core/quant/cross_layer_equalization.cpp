@@ -1,5 +1,6 @@
 #include "core/quant/cross_layer_equalization.h"
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "core/internal/graph_walk.h"
 
@@ -22,6 +24,15 @@ std::vector<ParamSpec> accuracyStepParams() {
        {},
        "Cross-layer equalization: rescale consecutive Conv/Linear pairs through ReLU so their per-channel "
        "weight ranges match (same float outputs), then absorb high biases into the next layer. Data free."},
+      {"relu6_to_relu",
+       ParamType::Bool,
+       "false",
+       0,
+       0,
+       {},
+       "With equalize: replace ReLU6 by ReLU first (as AIMET and the DFQ paper do) so pairs through ReLU6 "
+       "are equalized too. Changes the float model where an activation exceeds 6; the run notes measure by "
+       "how much."},
       {"bias_correction",
        ParamType::Choice,
        "off",
@@ -316,6 +327,79 @@ EqualizationResult equalizeCrossLayer(torch::jit::Module& folded,
     result.absorbed.push_back({p.link.first, p.link.second, moved, c.max().item<double>()});
   }
   return result;
+}
+
+namespace {
+
+struct Relu6Call {
+  torch::jit::Value* input = nullptr;
+  bool inPlace = false;
+};
+
+// A call of the shared TorchScript function hardtanh(x, 0., 6., inplace) or relu6(x, inplace), as nn.ReLU6's
+// forward makes it. The call is replaced, never the function: every module (the caller's too) uses it.
+std::optional<Relu6Call> relu6FunctionCall(torch::jit::Node* node) {
+  if (node->kind() != c10::prim::CallFunction || node->inputs().size() < 2) return std::nullopt;
+  const auto function = node->input(0)->type()->cast<c10::FunctionType>();
+  if (!function) return std::nullopt;
+  const std::string name = function->function()->name();
+  auto constantBool = [](torch::jit::Value* v) {
+    const auto iv = torch::jit::toIValue(v);
+    return iv && iv->isBool() ? std::optional<bool>(iv->toBool()) : std::nullopt;
+  };
+  if (name == "hardtanh" && node->inputs().size() == 5) {
+    const auto low = constantDouble(node->input(2)), high = constantDouble(node->input(3));
+    const auto inPlace = constantBool(node->input(4));
+    if (low && high && inPlace && *low == 0.0 && *high == 6.0) return Relu6Call{node->input(1), *inPlace};
+  }
+  if (name == "relu6" && node->inputs().size() == 3) {
+    if (const auto inPlace = constantBool(node->input(2))) return Relu6Call{node->input(1), *inPlace};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int replaceRelu6WithRelu(torch::jit::Module& folded) {
+  // The ReLU6 ops forward runs, counted on the inlined graph: instances of one module type share one method
+  // graph, so the rewrite below touches fewer graphs than there are ReLU6 calls.
+  const std::shared_ptr<torch::jit::Graph> inlined = folded.get_method("forward").graph()->copy();
+  torch::jit::Inline(*inlined);
+  int calls = 0;
+  forEachNode(inlined, [&](torch::jit::Node* node) { calls += activationOf(node) == LinkActivation::Relu6; });
+
+  std::vector<torch::jit::Module> modules{folded};
+  for (const auto& sub : folded.modules()) modules.push_back(sub);
+  std::set<torch::jit::Graph*> rewritten;
+  for (const auto& module : modules) {
+    for (const auto& method : module.get_methods()) {
+      const std::shared_ptr<torch::jit::Graph> graph = method.graph();
+      if (!rewritten.insert(graph.get()).second) continue;
+      std::vector<torch::jit::Node*> relu6;
+      forEachNode(graph, [&](torch::jit::Node* node) {
+        if (activationOf(node) == LinkActivation::Relu6 || relu6FunctionCall(node)) relu6.push_back(node);
+      });
+      for (torch::jit::Node* node : relu6) {
+        // The in-place forms stay in place: other users of the input may rely on the update.
+        const std::string kind = node->kind().toQualString();
+        const auto call = relu6FunctionCall(node);
+        const bool inPlace = call ? call->inPlace : !kind.empty() && kind.back() == '_';
+        torch::jit::Value* input = call ? call->input : node->input(0);
+        torch::jit::WithInsertPoint before(node);
+        torch::jit::Node* relu = node->owningGraph()->insertNode(
+            node->owningGraph()->create(inPlace ? c10::aten::relu_ : c10::aten::relu, {input}));
+        relu->output()->setType(node->output()->type());
+        node->output()->replaceAllUsesWith(relu->output());
+        node->destroy();
+      }
+    }
+  }
+  // Inlining (above, and wherever the passes inline) takes each callee's cached optimized graph, copied
+  // before the rewrite: drop them all so the rewritten graphs are the ones inlined and run from now on.
+  for (const auto& module : modules)
+    for (const auto& method : module.get_methods())
+      torch::jit::toGraphFunction(method.function()).clear_optimized_graphs();
+  return calls;
 }
 
 }  // namespace quantscope

@@ -74,4 +74,10 @@ struct EqualizationResult {
 EqualizationResult equalizeCrossLayer(torch::jit::Module& folded,
                                       std::map<std::string, BatchNormStats>& stats);
 
+// Replaces every ReLU6 (relu6, or hardtanh/clamp between 0 and 6) in the methods of `folded` by ReLU, as
+// AIMET's equalization and the DFQ paper do, so that pairs through it can be equalized. `folded` must be a
+// copy (foldedFloatCopy clones every type with its methods): the caller's model keeps its ReLU6. Returns
+// how many ReLU6 calls forward makes. This changes the float function wherever an activation exceeds 6.
+int replaceRelu6WithRelu(torch::jit::Module& folded);
+
 }  // namespace quantscope

@@ -162,7 +162,7 @@ QuantizationOutcome quantizePostTraining(const PostTrainingRequest& request) {
     progress.update("Folding batch norms", 0.02);
     modules.folded = foldedFloatCopy(model.impl().module);
     const torch::jit::QConfig qconfig = calibrationQConfig(recipe, observer, params);
-    equalized = equalizeIfAsked(steps, model.impl().module, modules.folded);
+    equalized = equalizeIfAsked(steps, model.impl().module, modules.folded, reportInputs);
     if (equalized.equalized) {
       // The same recipe without equalization, for each layer's output SQNR before the step.
       const torch::jit::Module plainFolded = foldedFloatCopy(model.impl().module);

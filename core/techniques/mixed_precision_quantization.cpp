@@ -273,7 +273,9 @@ QuantizationOutcome runMixedPrecisionQuantization(const Model& model, const Para
   }
   // Equalization before sensitivity and search: every candidate is built from the equalized model.
   const AccuracyStepOptions steps = accuracyStepOptions(params);
-  const EqualizedFloat equalized = equalizeIfAsked(steps, model.impl().module, run.folded);
+  const EqualizedFloat equalized =
+      equalizeIfAsked(steps, model.impl().module, run.folded,
+                      run.calibrationInputs.slice(0, 0, std::min<int64_t>(run.calibrationSamples, 32)));
   run.layers = quantizableLayers(run.folded);
   if (run.layers.empty()) {
     throw Error("The model has no Conv or Linear layer for mixed precision; nothing was written.");

@@ -8,9 +8,9 @@
 //
 // Usage: bench_ptq_accuracy [--only plain,adaround,...] [--models digits,mobilenet_v2]
 //                           [--adaround-iters N] [--threads N]
-// --only limits the combinations (names: plain, equalize, bias_correction, adaround, all); a combination
-// whose parameters this build does not have is reported as not available. Exit code 1 when a target is
-// missed, 2 when the reference or a model fails.
+// --only limits the combinations (names: plain, equalize, equalize_relu, bias_correction, adaround, all); a
+// combination whose parameters this build does not have is reported as not available. Exit code 1 when a
+// target is missed, 2 when the reference or a model fails.
 #include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -44,9 +44,10 @@ const std::vector<Combination>& allCombinations() {
   static const std::vector<Combination> combinations{
       {"plain", ""},
       {"equalize", "equalize=true"},
+      {"equalize_relu", "equalize=true,relu6_to_relu=true"},
       {"bias_correction", "bias_correction=empirical"},
       {"adaround", "adaround=true"},
-      {"all", "equalize=true,bias_correction=empirical,adaround=true"},
+      {"all", "equalize=true,relu6_to_relu=true,bias_correction=empirical,adaround=true"},
   };
   return combinations;
 }
@@ -106,9 +107,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--threads" && hasValue) {
       threads = std::atoi(argv[++i]);
     } else {
-      std::fprintf(stderr,
-                   "usage: bench_ptq_accuracy [--only plain,equalize,bias_correction,adaround,all] "
-                   "[--models digits,mobilenet_v2] [--adaround-iters N] [--threads N]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_ptq_accuracy [--only plain,equalize,equalize_relu,bias_correction,adaround,all] "
+          "[--models digits,mobilenet_v2] [--adaround-iters N] [--threads N]\n");
       return 2;
     }
   }
@@ -122,7 +124,8 @@ int main(int argc, char** argv) {
   for (const auto& c : allCombinations())
     if (only.isEmpty() || only.contains(QString::fromStdString(c.name))) combinations.push_back(c);
   if (combinations.empty()) {
-    std::fprintf(stderr, "--only names none of: plain, equalize, bias_correction, adaround, all\n");
+    std::fprintf(stderr,
+                 "--only names none of: plain, equalize, equalize_relu, bias_correction, adaround, all\n");
     return 2;
   }
 
