@@ -5,6 +5,7 @@
 // next uncancelled run of the technique gives the first uncancelled run's accuracy and agreement.
 #include <qcustomplot.h>
 
+#include <QApplication>
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
@@ -217,6 +218,7 @@ class TestWindowCancelSoak : public QObject {
       QVERIFY(runButton->isEnabled());
       QVERIFY(!cancelButton->isEnabled());
       QVERIFY2(window().errorText().isEmpty(), qPrintable(window().errorText()));
+      QVERIFY(!QApplication::activeModalWidget());  // the cancel is told in the stage line, not a dialog
       QVERIFY(window().model()->serialize() == modelBytes_);
 
       // The next uncancelled run gives the first run's figures.
