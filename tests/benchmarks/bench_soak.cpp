@@ -1,6 +1,6 @@
 // Soak benchmark (also a CTest test with a short run): many quantize-and-evaluate runs in one process on the
 // digits demo, cycling dynamic, static and fx, as a long session in the window does. Prints the resident
-// memory (VmRSS) after runs 1, 10, 50 and the last, and the ratio last/10: memory a run leaves behind shows
+// memory (VmRSS) after runs 1, 10, every 50th and the last, and the ratio last/10: memory a run leaves behind shows
 // as growth after the caches have warmed up (run 10).
 //   bench_soak [runs=100] [--max-growth PERCENT]
 // With --max-growth, exits 1 when RSS after the last run exceeds RSS after run 10 by more than PERCENT.
@@ -93,7 +93,7 @@ int run(int argc, char** argv) {
     const long rss = residentKiB();
     if (run == 10) afterTen = rss;
     if (run == runs) last = rss;
-    if (run == 1 || run == 10 || run == 50 || run == 100 || run == runs) {
+    if (run == 1 || run == 10 || run % 50 == 0 || run == runs) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       std::printf("  RSS after run %-14d %10.1f MiB   (%.0f s so far)\n", run, rss / 1024.0, seconds);
     }
