@@ -96,7 +96,11 @@ QuantizationOutcome TechniqueRegistry::run(const std::string& technique, const M
   const TechniqueDescriptor& d = find(technique);
   const ParamValues params = resolveParams(d.name, given);
   if (!d.available) throw NotAvailableError(d.unavailableReason);
-  return d.run(model, params, context);
+  // The technique works on clones (Model::clone: own compilation units), so the classes its passes clone
+  // and create are freed with the run's models instead of piling up in the caller's for the session.
+  TechniqueContext isolated = context;
+  for (auto& [role, extra] : isolated.models) extra = extra.clone();
+  return d.run(model.clone(), params, isolated);
 }
 
 }  // namespace quantscope

@@ -73,9 +73,15 @@ Model::Model(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Model Model::clone() const {
   auto copy = std::make_shared<Impl>(*impl_);
-  // Module::clone deep-copies parameters, buffers and attributes (packed int8 weights through their
-  // __getstate__/__setstate__); the copied Impl above still shared the module object.
-  copy->module = impl_->module.clone();
+  // Through the archive rather than Module::clone, so that the copy's classes live in a compilation unit
+  // of its own. Module::clone registers new, renamed classes (with their compiled methods) in the source's
+  // unit, which lives as long as the source: a session leaked ~6 MiB per run of the demo that way
+  // (bench_soak), and the growing "___torch_mangle_N" numbers changed the quantized archive's size between
+  // identical runs. Saving deep-copies parameters, buffers and attributes (packed int8 weights through
+  // their __getstate__/__setstate__, as Module::clone does); the copied Impl above still shared the module.
+  std::stringstream archive;
+  impl_->module.save(archive);
+  copy->module = torch::jit::load(archive);
   return Model(std::move(copy));
 }
 
