@@ -44,16 +44,26 @@ struct ArchiveFacts {
   std::string quantizationJson;
 };
 
+Error damagedArchive(const std::string& path, const std::exception& e) {
+  return Error("'" + path + "' is damaged or truncated: it starts like a model archive but cannot be read (" +
+                   shortTorchMessage(e) + ").",
+               "Copy or export the model again; an interrupted download or copy leaves such files.");
+}
+
 // Opens the zip without loading it; throws Error for archives that are damaged or not TorchScript.
 ArchiveFacts inspectArchive(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception& e) {
-    throw Error("'" + path +
-                    "' is damaged or truncated: it starts like a model archive but cannot be read (" +
-                    shortTorchMessage(e) + ").",
-                "Copy or export the model again; an interrupted download or copy leaves such files.");
+    // PyTorch's reader wants every entry under one top folder; a zip of loose files is no damaged model.
+    if (std::string(e.what()).find("not in a subdirectory") != std::string::npos) {
+      throw Error("'" + path +
+                      "' is a zip file but not a TorchScript archive (its files are not under one "
+                      "archive folder, as torch.jit.save writes them).",
+                  kExportHint);
+    }
+    throw damagedArchive(path, e);
   }
   bool hasCode = false;
   for (const std::string& record : reader->getAllRecords()) {
@@ -72,8 +82,12 @@ ArchiveFacts inspectArchive(const std::string& path) {
                 kExportHint);
   }
   ArchiveFacts facts;
-  facts.inputSpecJson = readRecord(*reader, std::string("extra/") + kInputSpecExtraFile);
-  facts.quantizationJson = readRecord(*reader, std::string("extra/") + kQuantizationExtraFile);
+  try {
+    facts.inputSpecJson = readRecord(*reader, std::string("extra/") + kInputSpecExtraFile);
+    facts.quantizationJson = readRecord(*reader, std::string("extra/") + kQuantizationExtraFile);
+  } catch (const std::exception& e) {  // the directory lists the record, but its header or data is broken
+    throw damagedArchive(path, e);
+  }
   return facts;
 }
 
