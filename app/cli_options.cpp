@@ -178,8 +178,10 @@ void checkOutputPath(const QString& output, const QStringList& inputs) {
   const QFileInfo target(output);
   if (target.isDir())
     throw Error("The output '" + output.toStdString() + "' is a folder.", "Give a file name.");
-  if (!QFileInfo(target.absolutePath()).isDir())
-    throw Error("Cannot write '" + output.toStdString() + "': its folder does not exist.");
+  if (const QFileInfo folder(target.absolutePath()); !folder.isDir()) {
+    throw Error("Cannot write '" + output.toStdString() + "': its folder " +
+                (folder.exists() ? "is a file." : "does not exist."));
+  }
   // Root may "write" anywhere by permissions, yet /proc or a read-only mount refuse files: try one.
   QTemporaryFile probe(target.absolutePath() + "/.quantscope-write-test-XXXXXX");
   if (!probe.open()) {

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
@@ -342,7 +343,8 @@ def model_file_cases(root, damaged):
         cases.append(Case("model", f"quantize {name}", ["quantize", "{in}/" + name, "-o", "{out}/q.pt"],
                           "error", frags))
     # Unreadable: /proc/self/mem reads fail; a path through a regular file is ENOTDIR.
-    cases.append(Case("model", "inspect /proc/self/mem", ["inspect", "/proc/self/mem"], "error", ["mem"]))
+    cases.append(Case("model", "inspect /proc/self/mem", ["inspect", "/proc/self/mem"], "error",
+                      ["/proc/self/mem", "cannot be read"]))
     cases.append(Case("model", "inspect path through a file", ["inspect", "{in}/mlp.pt/inner.pt"], "error",
                       ["does not exist"]))
     # NaN / Inf weights: quantized cleanly or refused, never a crash.
@@ -395,7 +397,7 @@ def data_cases():
         evaluate("int_x.pt", ["int"], "either"),
         evaluate("bool_x.pt", ["bool"], "either"),
         evaluate("double_x.pt", ["double"], "either"),
-        evaluate("float_labels.pt", ["integer label"]),
+        evaluate("float_labels.pt", ["floating-point", "integer class"]),
         evaluate("labels_too_big.pt", ["labels up to 12", "10 classes"]),
         evaluate("labels_negative.pt", [">= 0"]),
         evaluate("count_mismatch.pt", ["12", "20"]),
@@ -454,7 +456,7 @@ def output_cases():
              ["missing/q.pt", "folder does not exist"]),
         Case("output", "-o under /proc", base + ["-o", "/proc/quantscope_q.pt"], "error", ["/proc/quantscope_q.pt"]),
         Case("output", "-o under /sys", base + ["-o", "/sys/quantscope_q.pt"], "error", ["/sys/quantscope_q.pt"]),
-        Case("output", "-o under a regular file", base + ["-o", "{in}/mlp_data.pt/q.pt"], "error", ["q.pt"]),
+        Case("output", "-o under a regular file", base + ["-o", "{in}/mlp_data.pt/q.pt"], "error", ["q.pt", "is a file"]),
         Case("output", "-o equal to the input", base + ["-o", "{in}/mlp.pt"], "error", ["Refusing to overwrite"]),
         Case("output", "-o equal to the input, relative", base + ["-o", "../../inputs/mlp.pt"], "error",
              ["Refusing to overwrite"]),
@@ -601,8 +603,9 @@ def parameter_cases(help_text):
         if kind in ("int", "float"):
             whole = kind == "int"
             lo, hi = float(low), float(high)
-            below = lo - (1.0 if whole else max(abs(hi - lo) * 0.01, abs(lo) * 0.5))
-            above = hi + (1.0 if whole else max(abs(hi) * 0.5, 1.0))
+            # Just beyond: one step for whole numbers, 1 % of the range (or half of a small positive minimum).
+            below = lo - (1.0 if whole else (min((hi - lo) * 0.01, lo * 0.5) if lo > 0 else (hi - lo) * 0.01))
+            above = hi + (1.0 if whole else (hi - lo) * 0.01)
             for label, technique, value in (("below", first, below), ("above", last, above)):
                 text = number_text(value, whole)
                 cases.append(Case("param-beyond", f"{technique}.{name}={text} ({label})", run_with(technique, text),
@@ -648,6 +651,35 @@ def tree(path):
             else:
                 listing[os.path.relpath(full, path)] = sha256(full)
     return listing
+
+
+PYTHON_LOCK = threading.Lock()
+
+
+def python_load_failure(path):
+    """Empty when stock PyTorch loads the written model and runs it on its stored input shape."""
+    import torch
+
+    with PYTHON_LOCK:
+        try:
+            extra = {"quantscope/input_spec.json": "", "quantscope/quantization.json": ""}
+            engine = "onednn"
+            try:
+                with zipfile.ZipFile(path) as z:
+                    for name in z.namelist():
+                        if name.endswith("extra/quantscope/quantization.json"):
+                            engine = json.loads(z.read(name) or b"{}").get("engine") or engine
+            except (zipfile.BadZipFile, ValueError) as error:
+                return f"not a complete archive ({error})"
+            torch.backends.quantized.engine = engine
+            module = torch.jit.load(path, _extra_files=extra)
+            spec = json.loads(extra["quantscope/input_spec.json"] or "{}")
+            shape = spec.get("shape") or [1, 1, 8, 8]
+            with torch.no_grad():
+                module(torch.zeros(shape))
+            return ""
+        except Exception as error:  # any failure is the finding
+            return str(error).splitlines()[0][:200]
 
 
 def run_case(case, cli, inputs, outputs_root, env):
@@ -698,8 +730,10 @@ def run_case(case, cli, inputs, outputs_root, env):
                 problems.append(f"unexpected files written: {extra}")
             for o in case.outputs:
                 full = os.path.join(out, o)
-                if o.endswith(".pt") and os.path.isfile(full) and not zipfile.is_zipfile(full):
-                    problems.append(f"{o} is not a complete archive")
+                if o.endswith(".pt") and os.path.isfile(full):
+                    failure = python_load_failure(full)
+                    if failure:
+                        problems.append(f"{o} does not run in Python's torch.jit.load: {failure}")
         else:
             outcome = "refused"
             if case.expect == "ok":
