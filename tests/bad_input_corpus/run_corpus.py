@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The bad-input corpus: every kind of broken or out-of-range input a user can hand quantscope-cli.
 
-Usage: run_corpus.py QUANTSCOPE_CLI [--work DIR] [--jobs N] [--only SUBSTRING] [--keep]
+Usage: run_corpus.py QUANTSCOPE_CLI [--work DIR] [--jobs N] [--only A|B] [--timeout S] [--keep] [--verbose]
 
 Generates the cases at run time in a temporary folder (damaged archives, wrong kinds of files, bad data,
 bad output paths, bad project files, every technique parameter at and beyond its bounds), runs each one as a
@@ -443,6 +443,9 @@ def data_cases():
     cases.append(Case("images", "--image-size 0x0",
                       ["evaluate", "{in}/cnn.pt", "--data", "{in}/images_16bit", "--image-size", "0x0"], "error",
                       ["0x0"]))
+    cases.append(Case("images", "--image-size 100000x100000",
+                      ["evaluate", "{in}/cnn.pt", "--data", "{in}/images_16bit", "--image-size", "100000x100000",
+                       "--channels", "1"], "error", ["37.3 GiB", "before allocating"]))
     cases.append(Case("images", "--channels 2",
                       ["evaluate", "{in}/cnn.pt", "--data", "{in}/images_16bit", "--channels", "2"], "error",
                       ["1 (grayscale) or 3 (RGB)"]))
@@ -756,8 +759,9 @@ def main():
     parser.add_argument("cli")
     parser.add_argument("--work", help="Folder for the generated inputs and outputs (default: a temporary one).")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--only", help="Run only cases whose id contains this.")
+    parser.add_argument("--only", help="Run only cases whose id contains one of these |-separated strings.")
     parser.add_argument("--keep", action="store_true", help="Keep the work folder.")
+    parser.add_argument("--timeout", type=float, help="Seconds per case instead of each case's own limit.")
     parser.add_argument("--verbose", action="store_true", help="Print every case's last stderr lines.")
     options = parser.parse_args()
 
@@ -807,7 +811,9 @@ def main():
     cases = (model_file_cases(inputs, damaged) + shape_cases() + data_cases() + output_cases() + project_cases()
              + option_cases() + parameter_cases(help_text))
     if options.only:
-        cases = [c for c in cases if options.only in c.id]
+        cases = [c for c in cases if any(part in c.id for part in options.only.split("|"))]
+    for case in cases:
+        case.timeout = options.timeout or case.timeout
     ids = [c.id for c in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
