@@ -2,6 +2,7 @@
 
 #include <QFileInfo>
 #include <QStringList>
+#include <QTemporaryFile>
 #include <algorithm>
 
 #include "core/errors.h"
@@ -171,6 +172,28 @@ ParamValues techniqueParams(const QCommandLineParser& parser) {
     params[spec->name] = value.toStdString();
   }
   return params;
+}
+
+void checkOutputPath(const QString& output, const QStringList& inputs) {
+  const QFileInfo target(output);
+  if (target.isDir())
+    throw Error("The output '" + output.toStdString() + "' is a folder.", "Give a file name.");
+  if (const QFileInfo folder(target.absolutePath()); !folder.isDir()) {
+    throw Error("Cannot write '" + output.toStdString() + "': its folder " +
+                (folder.exists() ? "is a file." : "does not exist."));
+  }
+  // Root may "write" anywhere by permissions, yet /proc or a read-only mount refuse files: try one.
+  QTemporaryFile probe(target.absolutePath() + "/.quantscope-write-test-XXXXXX");
+  if (!probe.open()) {
+    throw Error("Cannot write '" + output.toStdString() + "': its folder does not accept new files (" +
+                probe.errorString().toStdString() + ").");
+  }
+  const QString canonical = target.canonicalFilePath();  // empty unless the file exists
+  for (const QString& input : inputs) {
+    if (input.isEmpty() || canonical.isEmpty() || QFileInfo(input).canonicalFilePath() != canonical) continue;
+    throw Error("Refusing to overwrite the input '" + input.toStdString() + "' with the output.",
+                "Choose another output file; QuantScope never replaces its inputs.");
+  }
 }
 
 QString techniquesHelp() {

@@ -28,6 +28,10 @@ int intOption(const QCommandLineParser& parser, const QString& name, int fallbac
 ParamValues techniqueParams(const QCommandLineParser& parser);
 // (flag, parameter) for every parameter name in the registry: calib_samples -> --calib-samples.
 std::vector<std::pair<QString, const ParamSpec*>> parameterFlags();
+// Checked before any work, so that a bad -o costs no run and leaves no other output behind: the folder
+// exists and takes a new file, the path is no folder, and it is none of `inputs` (model, data, student:
+// QSaveFile would replace an input file atomically). Throws Error.
+void checkOutputPath(const QString& output, const QStringList& inputs);
 // The techniques and their parameters, as the registry describes them, for --help.
 QString techniquesHelp();
 

@@ -105,6 +105,7 @@ void checkReportPath(const QString& path) {
   }
   if (!QFileInfo(QFileInfo(path).absolutePath()).isDir())
     throw Error("Cannot write the report '" + path.toStdString() + "': its folder does not exist.");
+  cli::checkOutputPath(path, {});
 }
 
 void writeReport(const QString& path, const QString& modelName, const std::vector<ProjectRun>& runs) {
@@ -219,6 +220,9 @@ int commandQuantize(const QStringList& args) {
   const std::string technique = parser.value("technique").toStdString();
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
+  cli::checkOutputPath(parser.value("output"),
+                       {parser.positionalArguments().at(0), parser.value("data"), parser.value("calib-data"),
+                        QString::fromStdString(params.count("student") ? params.at("student") : "")});
   const bool evaluate = parser.isSet("evaluate") || parser.isSet("data");
   if (parser.isSet("report")) {
     if (!evaluate)

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/errors.h"
+#include "core/internal/model_impl.h"
 #include "core/params/param_kind.h"
 
 namespace quantscope {
@@ -14,6 +15,24 @@ namespace {
 std::vector<TechniqueRegistration::Describe>& pendingRegistrations() {
   static std::vector<TechniqueRegistration::Describe> describers;
   return describers;
+}
+
+// NaN or Inf in a float weight gives a NaN scale (a silently useless int8 model) or makes a histogram
+// observer throw; every technique refuses such a model up front, naming the tensor.
+void checkWeightsAreFinite(const Model& model) {
+  for (const auto& p : collectParameters(model.impl().module)) {
+    if (!p.tensor.defined() || !p.tensor.is_floating_point()) continue;
+    const torch::Tensor tensor = p.tensor.detach();
+    const int64_t nans = tensor.isnan().sum().item<int64_t>();
+    const int64_t infs = tensor.isinf().sum().item<int64_t>();
+    if (nans == 0 && infs == 0) continue;
+    const std::string name = p.owner.empty() ? p.name : p.owner + "." + p.name;
+    throw Error("The model's weight " + name + " holds " + std::to_string(nans) + " NaN and " +
+                    std::to_string(infs) +
+                    " Inf value(s); int8 cannot represent them, so nothing was "
+                    "quantized.",
+                "Fix the model first (often a training run that diverged), then export it again.");
+  }
 }
 
 }  // namespace
@@ -96,6 +115,7 @@ QuantizationOutcome TechniqueRegistry::run(const std::string& technique, const M
   const TechniqueDescriptor& d = find(technique);
   const ParamValues params = resolveParams(d.name, given);
   if (!d.available) throw NotAvailableError(d.unavailableReason);
+  checkWeightsAreFinite(model);
   // The technique works on clones (Model::clone: own compilation units), so the classes its passes clone
   // and create are freed with the run's models instead of piling up in the caller's for the session.
   TechniqueContext isolated = context;

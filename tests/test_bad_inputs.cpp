@@ -41,6 +41,16 @@ class TestBadInputs : public QObject {
     Model mlp = Model::load(fixture("mlp.pt"));
     expectError([&] { mlp.checkInput(InputSpec::parse("1x32")); }, {"1x32", "takes 64 features"});
   }
+  void absurdInputShapesAreRefusedBeforeAllocating() {
+    // 3e10 floats: refused with the figure on any machine with less than 224 GiB of memory.
+    expectError([] { InputSpec::parse("1x3x100000x100000"); }, {"needs 112 GiB for the input alone"});
+    expectError([] { InputSpec::parse("99999999999x99999999999x99999999999"); },
+                {"GiB", "before allocating"});
+    // A stored spec and a batch size reach the allocator without parse: checked where the input is made.
+    const Model mlp = Model::load(fixture("mlp.pt"));
+    expectError([&] { mlp.checkInput(mlp.requireInputSpec().withBatch(int64_t{1} << 40)); },
+                {"1099511627776x64 float32", "GiB", "before allocating"});
+  }
   void dataThatDoesNotFitTheModel() {
     const Model digits = Model::load(builtinDigitsModelPath());
     const Dataset rgb = Dataset::load(DataSource{fixture("rgb_8x8.pt")});

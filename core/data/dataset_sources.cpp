@@ -123,7 +123,13 @@ Dataset loadTensorFile(const std::string& path) {
   else
     inputs = inputs.to(torch::kLong);
   if (labels.defined()) {
-    if (labels.is_floating_point() || labels.dim() != 1 || labels.size(0) != inputs.size(0)) {
+    if (labels.is_floating_point()) {
+      throw Error("Tensor file '" + path +
+                      "': 'y' holds floating-point values; labels are integer class "
+                      "indices (int64), one per sample.",
+                  expected);
+    }
+    if (labels.dim() != 1 || labels.size(0) != inputs.size(0)) {
       throw Error("Tensor file '" + path + "': 'y' must be one integer label per sample (" +
                       std::to_string(inputs.size(0)) + " of them), not shape " +
                       InputSpec::shapeToString(labels.sizes().vec()) + ".",

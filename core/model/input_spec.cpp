@@ -3,9 +3,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <cstdio>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "core/errors.h"
+#include "core/model/input_memory.h"
 
 namespace quantscope {
 
@@ -41,6 +45,7 @@ InputSpec InputSpec::parse(const std::string& shape, const std::string& dtype) {
     spec.shape.push_back(value);
   }
   if (spec.shape.empty()) throw Error("Input shape is empty.", "Write it like 1x3x224x224 (batch first).");
+  checkInputFitsInMemory(spec);
   return spec;
 }
 
@@ -56,6 +61,28 @@ InputSpec InputSpec::withBatch(int64_t batch) const {
   InputSpec copy = *this;
   if (!copy.shape.empty() && batch > 0) copy.shape[0] = batch;
   return copy;
+}
+
+long double inputBytes(const InputSpec& spec) {
+  long double bytes = spec.dtype == ElementType::Int64 ? 8 : 4;
+  for (int64_t d : spec.shape) bytes *= static_cast<long double>(d);
+  return bytes;
+}
+
+void checkInputFitsInMemory(const InputSpec& spec) {
+  const long double physical =
+      static_cast<long double>(sysconf(_SC_PHYS_PAGES)) * static_cast<long double>(sysconf(_SC_PAGE_SIZE));
+  const long double bytes = inputBytes(spec);
+  if (physical <= 0 || bytes <= physical / 2) return;
+  const auto gib = [](long double b) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.3Lg", b / (1024.0L * 1024.0L * 1024.0L));
+    return std::string(text);
+  };
+  throw Error("Input shape " + spec.toString() + " needs " + gib(bytes) +
+                  " GiB for the input alone, more than half of this machine's " + gib(physical) +
+                  " GiB of memory; refused before allocating anything.",
+              "Check the shape (batch first, e.g. 1x3x224x224) and the batch size.");
 }
 
 int64_t InputSpec::elementsPerSample() const {

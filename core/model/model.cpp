@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/internal/model_impl.h"
+#include "core/model/input_memory.h"
 #include "core/runtime/runtime_info.h"
 
 namespace quantscope {
@@ -59,6 +60,7 @@ torch::Tensor firstTensorOutput(const c10::IValue& output) {
 }
 
 torch::Tensor makeInput(const InputSpec& spec, bool random) {
+  checkInputFitsInMemory(spec);  // a stored spec or a --batch can be absurd too
   if (spec.dtype == ElementType::Int64) {
     return random ? torch::randint(0, 2, spec.shape, torch::kLong) : torch::zeros(spec.shape, torch::kLong);
   }

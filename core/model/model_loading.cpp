@@ -4,7 +4,12 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <QFileInfo>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "core/errors.h"
@@ -23,6 +28,18 @@ std::string readHead(const std::string& path, size_t count) {
   file.read(head.data(), static_cast<std::streamsize>(count));
   head.resize(static_cast<size_t>(file.gcount()));
   return head;
+}
+
+// Files under /proc and /sys report size 0 whatever they hold, and some fail to read at all (EIO): try
+// one byte, so that such a file is called unreadable rather than empty. Empty when it reads.
+std::string readFailure(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return std::strerror(errno);
+  char byte = 0;
+  const ssize_t got = ::read(fd, &byte, 1);
+  const int error = errno;
+  ::close(fd);
+  return got < 0 ? std::strerror(error) : std::string();
 }
 
 bool looksLikeOnnx(const std::string& path, const std::string& head) {
@@ -44,16 +61,26 @@ struct ArchiveFacts {
   std::string quantizationJson;
 };
 
+Error damagedArchive(const std::string& path, const std::exception& e) {
+  return Error("'" + path + "' is damaged or truncated: it starts like a model archive but cannot be read (" +
+                   shortTorchMessage(e) + ").",
+               "Copy or export the model again; an interrupted download or copy leaves such files.");
+}
+
 // Opens the zip without loading it; throws Error for archives that are damaged or not TorchScript.
 ArchiveFacts inspectArchive(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception& e) {
-    throw Error("'" + path +
-                    "' is damaged or truncated: it starts like a model archive but cannot be read (" +
-                    shortTorchMessage(e) + ").",
-                "Copy or export the model again; an interrupted download or copy leaves such files.");
+    // PyTorch's reader wants every entry under one top folder; a zip of loose files is no damaged model.
+    if (std::string(e.what()).find("not in a subdirectory") != std::string::npos) {
+      throw Error("'" + path +
+                      "' is a zip file but not a TorchScript archive (its files are not under one "
+                      "archive folder, as torch.jit.save writes them).",
+                  kExportHint);
+    }
+    throw damagedArchive(path, e);
   }
   bool hasCode = false;
   for (const std::string& record : reader->getAllRecords()) {
@@ -72,8 +99,12 @@ ArchiveFacts inspectArchive(const std::string& path) {
                 kExportHint);
   }
   ArchiveFacts facts;
-  facts.inputSpecJson = readRecord(*reader, std::string("extra/") + kInputSpecExtraFile);
-  facts.quantizationJson = readRecord(*reader, std::string("extra/") + kQuantizationExtraFile);
+  try {
+    facts.inputSpecJson = readRecord(*reader, std::string("extra/") + kInputSpecExtraFile);
+    facts.quantizationJson = readRecord(*reader, std::string("extra/") + kQuantizationExtraFile);
+  } catch (const std::exception& e) {  // the directory lists the record, but its header or data is broken
+    throw damagedArchive(path, e);
+  }
   return facts;
 }
 
@@ -92,6 +123,8 @@ Model Model::load(const std::string& path) {
   if (!file.exists()) throw Error("Model file '" + path + "' does not exist.");
   if (!file.isFile()) throw Error("'" + path + "' is not a file.");
   if (!file.isReadable()) throw Error("Model file '" + path + "' cannot be read (permissions).");
+  if (const std::string failure = readFailure(path); !failure.empty())
+    throw Error("Model file '" + path + "' cannot be read: " + failure + ".");
   if (file.size() == 0) throw Error("Model file '" + path + "' is empty.", kExportHint);
 
   const std::string head = readHead(path, 4096);

@@ -35,7 +35,8 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
 
 std::string rangeText(const ParamSpec& spec) {
   char range[64];
-  std::snprintf(range, sizeof(range), "%g..%g", spec.minValue, spec.maxValue);
+  // %.10g: exact for every bound in the registry (2147483647, 1000000), which %g would round.
+  std::snprintf(range, sizeof(range), "%.10g..%.10g", spec.minValue, spec.maxValue);
   return range;
 }
 
