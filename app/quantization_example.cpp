@@ -85,6 +85,16 @@ int main(int argc, char** argv) {
         },
         model);
     show(
+        "TechniqueRegistry::instance().run(\"fx\", model, {{\"adaround\", \"true\"}, {\"adaround_iters\", "
+        "\"200\"}}, context)",
+        [&] {
+          TechniqueContext context;
+          context.calibrationData = &calibration;
+          return TechniqueRegistry::instance().run(
+              "fx", model, {{"adaround", "true"}, {"adaround_iters", "200"}}, context);
+        },
+        model);
+    show(
         "QuantizationTechniques::quantization_aware_training(model, \"fbgemm\", &training)",
         [&] { return QuantizationTechniques::quantization_aware_training(model, "fbgemm", &training); },
         model);

@@ -220,9 +220,11 @@ int commandQuantize(const QStringList& args) {
   const std::string technique = parser.value("technique").toStdString();
   const ParamValues params = cli::techniqueParams(parser);
   TechniqueRegistry::instance().resolveParams(technique, params);  // reject bad flags before any work
-  cli::checkOutputPath(parser.value("output"),
-                       {parser.positionalArguments().at(0), parser.value("data"), parser.value("calib-data"),
-                        QString::fromStdString(params.count("student") ? params.at("student") : "")});
+  const QStringList inputs{parser.positionalArguments().at(0), parser.value("data"),
+                           parser.value("calib-data"),
+                           QString::fromStdString(params.count("student") ? params.at("student") : "")};
+  for (const QString& written : {output, resultJson})
+    if (!written.isEmpty()) cli::checkOutputPath(written, inputs);
   const bool evaluate = parser.isSet("evaluate") || parser.isSet("data");
   if (parser.isSet("report")) {
     if (!evaluate)

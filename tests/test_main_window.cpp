@@ -50,12 +50,7 @@ class TestMainWindow : public QObject {
 
  private slots:
   void initTestCase() {
-    QCoreApplication::setOrganizationName("QuantScopeTests");
-    QSettings().clear();
-    window_ = std::make_unique<MainWindow>();
-    window_->resize(1366, 768);
-    window_->show();
-    window().openDemo();
+    window_ = test::openDemoWindow("QuantScopeTests");
     QVERIFY(waitIdle(window()));
     QVERIFY(window().model().has_value());
   }

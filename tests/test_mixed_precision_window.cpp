@@ -130,12 +130,8 @@ class TestMixedPrecisionWindow : public QObject {
 
  private slots:
   void initTestCase() {
-    QCoreApplication::setOrganizationName("QuantScopeMixedPrecisionWindowTests");
-    QSettings().clear();
-    window_ = std::make_unique<MainWindow>();
-    window_->resize(1366, 768);
-    window_->show();
-    window().openDemo();  // the Layers table lists the demo's layers
+    window_ = test::openDemoWindow(
+        "QuantScopeMixedPrecisionWindowTests");  // the Layers table lists the demo's layers
     QVERIFY(waitIdle(window()));
     QVERIFY2(window().errorText().isEmpty(), qPrintable(window().errorText()));
     RunEntry plain;

@@ -39,12 +39,7 @@ class TestTrainingWindow : public QObject {
 
  private slots:
   void initTestCase() {
-    QCoreApplication::setOrganizationName("QuantScopeTrainingWindowTests");
-    QSettings().clear();
-    window_ = std::make_unique<MainWindow>();
-    window_->resize(1366, 768);
-    window_->show();
-    window().openDemo();
+    window_ = test::openDemoWindow("QuantScopeTrainingWindowTests");
     QVERIFY(waitIdle(window()));
     // One run that does not train, for the charts' "no training curve" case.
     window().selectTechnique("dynamic");

@@ -120,12 +120,7 @@ class TestWindowCancelSoak : public QObject {
 
  private slots:
   void initTestCase() {
-    QCoreApplication::setOrganizationName("QuantScopeCancelSoakTests");
-    QSettings().clear();
-    window_ = std::make_unique<MainWindow>();
-    window_->resize(1366, 768);
-    window_->show();
-    window().openDemo();
+    window_ = test::openDemoWindow("QuantScopeCancelSoakTests");
     QVERIFY(waitIdle(window()));
     QVERIFY(window().model().has_value());
     modelBytes_ = window().model()->serialize();

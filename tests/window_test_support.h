@@ -1,9 +1,12 @@
 #pragma once
 // Helpers of the suites that drive the real main window offscreen.
+#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QSettings>
 #include <QSpinBox>
 #include <QtTest>
+#include <memory>
 
 #include "ui/main_window.h"
 #include "ui/run_controller.h"
@@ -17,6 +20,18 @@ inline bool waitIdle(ui::MainWindow& window, int timeoutMs = 120000) {
   while (window.controller().busy() && clock.elapsed() < timeoutMs) QTest::qWait(20);
   QTest::qWait(50);  // let queued result signals arrive
   return !window.controller().busy();
+}
+
+// A main window shown offscreen at a laptop's size, with fresh settings under `organization` (each suite
+// its own, so no suite sees another's), the digits demo loading; wait with waitIdle.
+inline std::unique_ptr<ui::MainWindow> openDemoWindow(const char* organization) {
+  QCoreApplication::setOrganizationName(organization);
+  QSettings().clear();
+  auto window = std::make_unique<ui::MainWindow>();
+  window->resize(1366, 768);
+  window->show();
+  window->openDemo();
+  return window;
 }
 
 inline void setSpin(ui::MainWindow& window, const char* name, int value) {
