@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
 #include <QTableView>
@@ -306,6 +307,22 @@ class TestMainWindow : public QObject {
     QCOMPARE(window().runs().rowCount(), before);
     testData->findChild<QLineEdit*>("std")->clear();
     testData->setSource("digits:test");
+  }
+  // Last: its static run would change what the earlier cases see as the latest run.
+  void accuracyStepsShowPerLayerInTheDetailsTab() {
+    window().selectTechnique("static");
+    window().techniqueForm().setValues({{"equalize", "true"}, {"bias_correction", "empirical"}});
+    QTest::mouseClick(window().findChild<QPushButton*>("runButton"), Qt::LeftButton);
+    QVERIFY(waitIdle(window()));
+    QVERIFY2(window().errorText().isEmpty(), qPrintable(window().errorText()));
+    const QString details = window().runDetailsText();
+    QVERIFY2(details.contains("Accuracy steps (output SQNR of the layer before -> after the step"),
+             qPrintable(details));
+    QVERIFY(details.contains("Bias correction (empirical):"));
+    QVERIFY(details.contains("Cross-layer equalization:"));
+    QVERIFY(details.contains(QRegularExpression("bias correction +conv1 +[0-9.]+ dB -> [0-9.]+ dB")));
+    window().techniqueForm().setValues({{"equalize", "false"}, {"bias_correction", "off"}});
+    window().selectTechnique("dynamic");
   }
   void cleanupTestCase() { window_.reset(); }
 };

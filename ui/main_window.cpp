@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QDragEnterEvent>
 #include <QFileDialog>
+#include <QFontDatabase>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
@@ -266,6 +267,15 @@ QWidget* MainWindow::buildResults() {
   comparison_->setReadOnly(true);
   comparison_->setPlaceholderText("Select two or more runs in the Runs tab to compare them.");
   resultTabs_->addTab(comparison_, "Compare");
+  // Everything the CLI prints for a run (notes, figures, per-layer report, the accuracy steps' per-layer
+  // account), for the selected run.
+  runDetails_ = new QTextEdit;
+  runDetails_->setObjectName("runDetails");
+  runDetails_->setReadOnly(true);
+  runDetails_->setLineWrapMode(QTextEdit::NoWrap);
+  runDetails_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  runDetails_->setPlaceholderText("Run a technique, or select a run in the Runs tab, to see its details.");
+  resultTabs_->addTab(runDetails_, "Details");
   layersTable_ = new QTableView;
   layersTable_->setObjectName("layersTable");
   layersTable_->setModel(layersModel_);

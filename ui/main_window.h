@@ -65,6 +65,7 @@ class MainWindow : public QMainWindow {
   AnalysisTab& analysisTab() const { return *analysisTab_; }
   QString errorText() const;
   QString comparisonText() const;
+  QString runDetailsText() const;  // the Details tab: the selected run as the CLI prints it
   const std::optional<Model>& model() const { return model_; }
 
  protected:
@@ -129,6 +130,7 @@ class MainWindow : public QMainWindow {
   QTableView* opsTable_ = nullptr;
   QLabel* opsSummary_ = nullptr;
   QTextEdit* comparison_ = nullptr;
+  QTextEdit* runDetails_ = nullptr;
   ChartPanel* charts_ = nullptr;
   QComboBox* histogramLayer_ = nullptr;
   QMenu* recentMenu_ = nullptr;

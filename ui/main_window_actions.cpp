@@ -36,6 +36,7 @@ namespace quantscope::ui {
 // isHidden, not isVisible: a window that was never shown still reports its banner.
 QString MainWindow::errorText() const { return errorBanner_->isHidden() ? QString() : errorBanner_->text(); }
 QString MainWindow::comparisonText() const { return comparison_->toPlainText(); }
+QString MainWindow::runDetailsText() const { return runDetails_->toPlainText(); }
 
 void MainWindow::showError(const QString& message) {
   errorBanner_->setText(message);
@@ -210,6 +211,10 @@ void MainWindow::refreshCharts() {
   const QString previous = histogramLayer_->currentText();
   histogramLayer_->blockSignals(true);
   histogramLayer_->clear();
+  runDetails_->setPlainText(detail >= 0 && detail < int(runs.size())
+                                ? runs[size_t(detail)].label() + "\n" +
+                                      QString::fromStdString(formatRunResult(runs[size_t(detail)].result))
+                                : QString());
   if (detail >= 0 && detail < int(runs.size())) {
     for (const auto& layer : runs[size_t(detail)].result.layers) {
       if (!layer.floatHistogram.empty()) histogramLayer_->addItem(QString::fromStdString(layer.layer));
