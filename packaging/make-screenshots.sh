@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packaging/build.sh
 xvfb-run -a -s "-screen 0 1400x900x24" build/tests/make_screenshots resources/screenshots
+xvfb-run -a -s "-screen 0 1400x900x24" build/tests/make_screenshots resources/screenshots details
 # A sweep's results imported into the window (File > Import results). The sweep runs its jobs one after
 # another, so their latencies are not contended.
 sweep=$(mktemp -d)

@@ -28,6 +28,21 @@ static bool waitIdle(MainWindow& window, int timeoutMs) {
   return !window.controller().busy();
 }
 
+namespace {
+
+// Brings the result tab holding `page` to the front.
+void showResultTab(QWidget* page) {
+  QWidget* tabs = page;
+  while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
+  if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) {
+    for (int i = 0; i < tabWidget->count(); ++i)
+      if (tabWidget->widget(i)->isAncestorOf(page) || tabWidget->widget(i) == page)
+        tabWidget->setCurrentIndex(i);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   quantscope::reexecWithTunedEnvironment(argc, argv);
   QApplication app(argc, argv);
@@ -48,6 +63,19 @@ int main(int argc, char** argv) {
     QTest::qWait(300);
     window.grab().save(out + "/imported-sweep.png");
     return window.runs().rowCount() > 0 ? 0 : 1;
+  }
+  // `make_screenshots OUT_DIR details`: only the Details tab of a static run with equalization and bias
+  // correction (the accuracy steps' per-layer account).
+  if (argc > 2 && QString(argv[2]) == "details") {
+    window.selectTechnique("static");
+    window.techniqueForm().setValues({{"equalize", "true"}, {"bias_correction", "empirical"}});
+    window.runSelectedTechnique();
+    if (!waitIdle(window, 300000)) return 1;
+    showResultTab(window.findChild<QWidget*>("runDetails"));
+    window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
+    QTest::qWait(300);
+    window.grab().save(out + "/details-tab.png");
+    return window.runDetailsText().contains("Accuracy steps") ? 0 : 1;
   }
   // `make_screenshots OUT_DIR mixed` makes only the mixed-precision shots.
   const bool onlyMixed = argc > 2 && QString(argv[2]) == "mixed";
@@ -77,9 +105,7 @@ int main(int argc, char** argv) {
     QTest::qWait(200);
     window.grab().save(out + "/tradeoff-chart.png");
     window.exportReportPng(out + "/report.png");
-    auto* tabs = window.findChild<QTableView*>("opsTable")->parentWidget();
-    while (tabs && !qobject_cast<QTabWidget*>(tabs)) tabs = tabs->parentWidget();
-    if (auto* tabWidget = qobject_cast<QTabWidget*>(tabs)) tabWidget->setCurrentIndex(3);
+    showResultTab(window.findChild<QTableView*>("opsTable")->parentWidget());
     table->selectRow(3);
     window.charts().setCurrentIndex(ChartPanel::LayerSqnr);
     QTest::qWait(300);
