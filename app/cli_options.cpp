@@ -1,14 +1,40 @@
 #include "app/cli_options.h"
 
 #include <QFileInfo>
+#include <QJsonDocument>
 #include <QStringList>
 #include <QTemporaryFile>
 #include <algorithm>
+#include <cstdlib>
+#include <iostream>
 
 #include "core/errors.h"
 #include "core/params/param_kind.h"
 
 namespace quantscope::cli {
+
+void parseOrExit(QCommandLineParser& parser, const QStringList& args, const QString& description,
+                 const QString& extraHelp) {
+  parser.setApplicationDescription(description);
+  parser.addOption({"json", "Print JSON on stdout instead of text."});
+  const QCommandLineOption help({"h", "help"}, "Show this help.");
+  parser.addOption(help);
+  if (!parser.parse(args)) throw Error(parser.errorText().toStdString(), "See --help.");
+  if (parser.isSet(help)) {
+    std::cout << parser.helpText().toStdString() << extraHelp.toStdString();
+    std::exit(0);
+  }
+}
+
+QString requiredPositional(const QCommandLineParser& parser, int index, const char* what) {
+  if (parser.positionalArguments().size() <= index)
+    throw Error(std::string("Missing ") + what + ".", "See --help.");
+  return parser.positionalArguments().at(index);
+}
+
+void printJson(const QJsonObject& object) {
+  std::cout << QJsonDocument(object).toJson(QJsonDocument::Indented).toStdString();
+}
 
 void addModelOptions(QCommandLineParser& parser) {
   parser.addOption({"input-shape",

@@ -1,6 +1,7 @@
 #pragma once
 // Command-line options shared by quantscope-cli's subcommands: model input spec, data source, benchmark.
 #include <QCommandLineParser>
+#include <QJsonObject>
 #include <optional>
 
 #include "core/data/dataset.h"
@@ -9,6 +10,15 @@
 #include "core/technique_registry.h"
 
 namespace quantscope::cli {
+
+// Sets the description, adds --json and --help, parses; --help prints the help (and `extraHelp`) and exits 0.
+// Throws Error naming a bad option.
+void parseOrExit(QCommandLineParser& parser, const QStringList& args, const QString& description,
+                 const QString& extraHelp = {});
+// The positional argument at `index`, or an Error saying which one is missing.
+QString requiredPositional(const QCommandLineParser& parser, int index, const char* what);
+// --json output: the object, indented, on stdout.
+void printJson(const QJsonObject& object);
 
 void addModelOptions(QCommandLineParser& parser);
 void addDataOptions(QCommandLineParser& parser);

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "app/cli_options.h"
 #include "core/errors.h"
 #include "core/results/project_file.h"
 #include "core/results/report_text.h"
@@ -180,10 +181,6 @@ void writeResultJson(const QJsonObject& result, const QString& path) {
 
 int commandSweep(const QStringList& args) {
   QCommandLineParser parser;
-  parser.setApplicationDescription(
-      "Runs every job of a job file, each as its own quantscope-cli process (the command --list prints), "
-      "writing one result JSON per job; jobs whose result exists are skipped. Exits non-zero when a job "
-      "failed.");
   parser.addOption({{"o", "output"},
                     "Results folder (default: 'results' beside the job file); created if missing.",
                     "folder"});
@@ -193,15 +190,13 @@ int commandSweep(const QStringList& args) {
                     "The quantscope-cli the job commands call (default: this one, by absolute path), e.g. "
                     "quantscope-cli when it is on every machine's PATH.",
                     "path"});
-  parser.addOption({"json", "Print JSON on stdout instead of text."});
-  const QCommandLineOption help({"h", "help"}, "Show this help.");
-  parser.addOption(help);
   parser.addPositionalArgument("jobs", "The job file (JSON).");
-  if (!parser.parse(args)) throw Error(parser.errorText().toStdString(), "See --help.");
-  if (parser.isSet(help)) {
-    std::cout << parser.helpText().toStdString() << kSweepHelp;
-    return 0;
-  }
+  parseOrExit(
+      parser, args,
+      "Runs every job of a job file, each as its own quantscope-cli process (the command --list "
+      "prints), writing one result JSON per job; jobs whose result exists are skipped. Exits non-zero "
+      "when a job failed.",
+      kSweepHelp);
   if (parser.positionalArguments().isEmpty()) throw Error("Missing the job file.", "See sweep --help.");
   if (parser.isSet("pending") && !parser.isSet("list")) throw Error("--pending goes with --list.");
   const SweepPlan plan = loadSweepPlan(parser.positionalArguments().front().toStdString());

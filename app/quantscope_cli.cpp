@@ -3,7 +3,6 @@
 #include <unistd.h>
 #include <QApplication>
 #include <QCoreApplication>
-#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -12,18 +11,25 @@
 #include <memory>
 
 #include "app/cli_options.h"
+#include "app/cli_report.h"
 #include "app/cli_sweep.h"
 #include "core/analysis/analysis_report.h"
 #include "core/analysis/quant_analysis.h"
 #include "core/errors.h"
-#include "core/results/project_file.h"
 #include "core/results/report_text.h"
 #include "core/results/run_result_json.h"
 #include "core/runtime/runtime_info.h"
 #include "core/workflow.h"
-#include "ui/report/report_builder.h"
 
 using namespace quantscope;
+using cli::addReportOption;
+using cli::checkReportPath;
+using cli::commandReport;
+using cli::parseOrExit;
+using cli::printJson;
+using cli::requiredPositional;
+using cli::wantsReport;
+using cli::writeReport;
 
 namespace {
 
@@ -44,10 +50,6 @@ const char* const kUsage =
     "              shell commands for GNU parallel or a Slurm job array\n\n"
     "Every command takes --help, and --json for machine-readable output. demo and quantize --evaluate\n"
     "also take --report FILE (.png or .pdf). Reports need no display.\n";
-
-void printJson(const QJsonObject& object) {
-  std::cout << QJsonDocument(object).toJson(QJsonDocument::Indented).toStdString();
-}
 
 // Progress goes to stderr so that stdout stays clean for --json.
 Progress stderrProgress() {
@@ -70,54 +72,6 @@ Progress stderrProgress() {
     std::fprintf(stderr, terminal ? "\r%-68s\n" : "%s\n", formatTrainingPoint(point).c_str());
   };
   return progress;
-}
-
-void parseOrExit(QCommandLineParser& parser, const QStringList& args, const QString& description,
-                 const QString& extraHelp = {}) {
-  parser.setApplicationDescription(description);
-  parser.addOption({"json", "Print JSON on stdout instead of text."});
-  const QCommandLineOption help({"h", "help"}, "Show this help.");
-  parser.addOption(help);
-  if (!parser.parse(args)) throw Error(parser.errorText().toStdString(), "See --help.");
-  if (parser.isSet(help)) {
-    std::cout << parser.helpText().toStdString() << extraHelp.toStdString();
-    std::exit(0);
-  }
-}
-
-QString requiredPositional(const QCommandLineParser& parser, int index, const char* what) {
-  if (parser.positionalArguments().size() <= index)
-    throw Error(std::string("Missing ") + what + ".", "See --help.");
-  return parser.positionalArguments().at(index);
-}
-
-// --report FILE: checked before any work, so a bad name does not cost a run.
-void addReportOption(QCommandLineParser& parser) {
-  parser.addOption(
-      {"report", "Also write a report of the run (charts + summary table): .png or .pdf.", "file"});
-}
-
-void checkReportPath(const QString& path) {
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  if (suffix != "png" && suffix != "pdf") {
-    throw Error("A report is written as .png or .pdf, not '" + path.toStdString() + "'.",
-                "Name the file report.png or report.pdf.");
-  }
-  if (!QFileInfo(QFileInfo(path).absolutePath()).isDir())
-    throw Error("Cannot write the report '" + path.toStdString() + "': its folder does not exist.");
-  cli::checkOutputPath(path, {});
-}
-
-void writeReport(const QString& path, const QString& modelName, const std::vector<ProjectRun>& runs) {
-  ui::ReportContent report;
-  report.modelName = modelName;
-  for (const auto& run : runs) {
-    ui::RunEntry entry;
-    entry.id = run.id;
-    entry.result = run.result;
-    report.runs.push_back(std::move(entry));
-  }
-  ui::saveReport(report, path);
 }
 
 RunOptions runOptions(const QCommandLineParser& parser) {
@@ -420,47 +374,6 @@ int commandCompare(const QStringList& args) {
   }
   printRun(parser, result);
   return 0;
-}
-
-int commandReport(const QStringList& args) {
-  QCommandLineParser parser;
-  parser.addOption({{"o", "output"}, "Where to write the report: .png (one image) or .pdf.", "file"});
-  parser.addOption(
-      {"title", "The model's name in the report's title (default: the runs' model file name).", "name"});
-  parser.addPositionalArgument(
-      "results",
-      "A project file, a runs JSON (the window's Export > Runs as JSON) or one run's "
-      "JSON (quantscope-cli ... --json).");
-  parseOrExit(parser, args,
-              "Writes a report (the runs' summary table and the size, accuracy, latency, trade-off and "
-              "per-layer SQNR charts of the last run) from saved results. Needs no display.");
-  const QString input = requiredPositional(parser, 0, "results file (project or runs JSON)");
-  if (!parser.isSet("output")) throw Error("Missing -o/--output: where to write the report (.png or .pdf).");
-  const QString output = parser.value("output");
-  checkReportPath(output);
-  const std::vector<ProjectRun> runs = loadRuns(input);
-  QString title = parser.value("title");
-  if (title.isEmpty()) title = QFileInfo(QString::fromStdString(runs.front().result.modelPath)).fileName();
-  if (title.isEmpty()) title = QFileInfo(input).fileName();
-  writeReport(output, title, runs);
-  if (parser.isSet("json")) {
-    printJson({{"report", output}, {"runs", int(runs.size())}, {"title", title}});
-  } else {
-    std::cout << "Wrote " << output.toStdString() << ": " << runs.size()
-              << (runs.size() == 1 ? " run" : " runs") << " of " << title.toStdString() << "\n";
-  }
-  return 0;
-}
-
-// Reports draw with Qt Widgets (QCustomPlot), which need a QApplication; the other commands stay on
-// QCoreApplication and create no widgets.
-bool wantsReport(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "report") return true;
-  for (int i = 2; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--report" || arg.rfind("--report=", 0) == 0) return true;
-  }
-  return false;
 }
 
 int commandAnalyze(const QStringList& args) {
